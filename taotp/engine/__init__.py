@@ -1,0 +1,20 @@
+"""Engines run compiled Params.
+
+Every engine module exposes `generate_batch(params, prompts, rule, max_steps=None)
+-> list[list[int]]`: the greedy continuation of each prompt (prefix not included,
+the stop token excluded). `reference` is the book's math written plainly.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import UsageError
+
+ENGINES = ("reference",)
+
+
+def get_engine(name: str):
+    if name not in ENGINES:
+        raise UsageError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    return importlib.import_module(f"{__name__}.{name}")

@@ -1,0 +1,86 @@
+"""Errors a user can see. Every one of them is a TaotpError: the CLI prints its
+message and exits non-zero, never a traceback (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a piece of source text sits: 1-based line and column, and its length."""
+
+    file: str
+    line: int
+    column: int
+    source_line: str = ""
+    width: int = 1
+
+    def render(self) -> str:
+        head = f"{self.file}:{self.line}:{self.column}"
+        if not self.source_line:
+            return head
+        caret = " " * (self.column - 1) + "^" * max(1, min(self.width, len(self.source_line) - self.column + 1))
+        return f"{head}\n  {self.source_line}\n  {caret}"
+
+
+class TaotpError(Exception):
+    """Base class for every error taotp reports to a user."""
+
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+
+    def __str__(self) -> str:
+        parts = []
+        if self.span is not None:
+            head, _, rest = self.span.render().partition("\n")
+            parts.append(f"{head}: {self.kind}: {self.message}")
+            if rest:
+                parts.append(rest)
+        else:
+            parts.append(f"{self.kind}: {self.message}")
+        if self.hint:
+            parts.append(f"  hint: {self.hint}")
+        return "\n".join(parts)
+
+    kind = "error"
+
+
+class SyntaxErrorT(TaotpError):
+    kind = "syntax error"
+
+
+class CompileError(TaotpError):
+    """A program that parses but cannot be evaluated (unknown name, bad shape...)."""
+
+    kind = "error"
+
+
+class ShapeError(TaotpError):
+    kind = "shape error"
+
+
+class InputError(TaotpError):
+    """A bad input to a program: unknown token, too long for the block..."""
+
+    kind = "input error"
+
+
+class NumericError(TaotpError):
+    """NaN or overflow while running a program."""
+
+    kind = "numeric error"
+
+
+class UsageError(TaotpError):
+    kind = "error"
+
+
+def did_you_mean(name: str, candidates) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

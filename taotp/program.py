@@ -1,0 +1,47 @@
+"""A compiled program: weights plus everything needed to use them.
+
+`Program` is what the compiler produces and what every command consumes:
+the Params, the vocabulary, the decoding rule, the residual stream's named
+slots (for `trace`), the spec it claims to implement, and the parameter values
+it was compiled with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .decoding import DecodeRule
+from .engine import get_engine
+from .params import Params
+from .vocab import Vocab
+
+
+@dataclass
+class Program:
+    name: str
+    params: Params
+    vocab: Vocab
+    rule: DecodeRule = field(default_factory=DecodeRule)
+    slots: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> [start, stop) of d_model
+    spec: str | None = None
+    settings: dict = field(default_factory=dict)  # param name -> value used
+    source_path: str | None = None
+    notes: dict = field(default_factory=dict)     # builtin reports (e.g. spike MLP min separation)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of an input text (the rule's prefix is added at decode time)."""
+        return self.vocab.encode(text)
+
+    def generate(self, prompts: list[list[int]], engine: str = "reference", dtype=np.float64,
+                 max_steps: int | None = None) -> list[list[int]]:
+        params = self.params if np.dtype(dtype) == np.float64 else self.params.astype(dtype)
+        return get_engine(engine).generate_batch(params, prompts, self.rule, max_steps)
+
+    def run(self, text: str, **kw) -> str:
+        return self.run_batch([text], **kw)[0]
+
+    def run_batch(self, texts: list[str], **kw) -> list[str]:
+        prompts = [self.encode(t) for t in texts]
+        return [self.vocab.decode(ids) for ids in self.generate(prompts, **kw)]
