@@ -45,3 +45,9 @@ class Program:
     def run_batch(self, texts: list[str], **kw) -> list[str]:
         prompts = [self.encode(t) for t in texts]
         return [self.vocab.decode(ids) for ids in self.generate(prompts, **kw)]
+
+    def run_with_cache(self, text: str):
+        """(logits, cache) of the decoded sequence, TransformerLens hook names (taotp.trace)."""
+        from .trace.cache import run_with_cache
+
+        return run_with_cache(self, text)

@@ -1,0 +1,190 @@
+"""Reading the residual stream through the program's own vocabulary.
+
+Every slot of the stream was written by hand with known vectors: token
+encodings (tok_emb restricted to the slot), position encodings (pos_emb
+restricted), or copies of another slot's token encodings (SEARCH, ch. 4). So a
+residual vector is read slot by slot as the nearest of those vectors by cosine.
+The logit lens reads the whole stream after each layer as the model would
+decode it: LN_f, then the unembedding (fig. 1.1's last line).
+Spike MLPs (§6.3, thm 6.1) are recognised by their shape and read as which
+spikes fired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.reference import layer_norm
+from ..params import Layer, Params
+
+TINY = 1e-12
+
+
+# -- slots ---------------------------------------------------------------------------
+def slot_layout(program) -> dict[str, tuple[int, int]]:
+    """The program's named slots in stream order; a literal (no slots) is one slot 'x'."""
+    d = program.params.d_model
+    slots = {k: (int(a), int(b)) for k, (a, b) in (program.slots or {}).items()}
+    if not slots:
+        return {"x": (0, d)}
+    return dict(sorted(slots.items(), key=lambda kv: kv[1]))
+
+
+def _informative(rows: np.ndarray) -> bool:
+    """A dictionary is worth reading against when its rows are not all the same."""
+    return rows.shape[0] > 1 and bool(np.any(np.abs(rows - rows[0]) > TINY * (1 + np.abs(rows).max())))
+
+
+@dataclass
+class Dictionary:
+    kind: str          # "tok" | "pos" | "tok@<slot>"
+    rows: np.ndarray   # (entries, width)
+    labels: list[str]
+
+
+@dataclass
+class Reading:
+    kind: str
+    label: str
+    score: float       # cosine similarity in [-1, 1]
+
+
+def slot_dictionaries(program, slots: dict[str, tuple[int, int]]) -> dict[str, list[Dictionary]]:
+    """For each slot, what its vectors can be read as: tokens, positions, or (for a
+    slot no embedding writes) the tokens of another slot of the same width."""
+    p: Params = program.params
+    toks = [str(t) for t in program.vocab.tokens]
+    poss = [str(i) for i in range(p.block_size)]
+    out: dict[str, list[Dictionary]] = {}
+    for name, (a, b) in slots.items():
+        ds = []
+        if _informative(p.tok_emb[:, a:b]):
+            ds.append(Dictionary("tok", p.tok_emb[:, a:b], toks))
+        if _informative(p.pos_emb[:, a:b]):
+            ds.append(Dictionary("pos", p.pos_emb[:, a:b], poss))
+        out[name] = ds
+    for name, (a, b) in slots.items():
+        if out[name]:
+            continue
+        for other, (c, e) in slots.items():
+            if other != name and e - c == b - a and any(d.kind == "tok" for d in out[other]):
+                out[name].append(Dictionary(f"tok@{other}", p.tok_emb[:, c:e], toks))
+                break
+    return out
+
+
+def cosine_rows(v: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """cos(v, row) for every row; 0 where either vector is zero."""
+    v = np.asarray(v, dtype=np.float64)
+    rows = np.asarray(rows, dtype=np.float64)
+    # Scale first: program vectors reach 1e20, whose squares are still fine but whose
+    # products with other large vectors need not be.
+    vs = np.abs(v).max()
+    rs = np.abs(rows).max(axis=1, keepdims=True)
+    if vs == 0:
+        return np.zeros(rows.shape[0])
+    vn = v / vs
+    rn = np.divide(rows, rs, out=np.zeros_like(rows), where=rs > 0)
+    den = np.linalg.norm(vn) * np.linalg.norm(rn, axis=1)
+    return np.divide(rn @ vn, den, out=np.zeros(rows.shape[0]), where=den > 0)
+
+
+def read_vector(v: np.ndarray, dicts: list[Dictionary]) -> list[Reading]:
+    """The best match of v in each dictionary (empty when v is zero or nothing fits)."""
+    if not dicts or not np.any(v):
+        return []
+    out = []
+    for d in dicts:
+        cos = cosine_rows(v, d.rows)
+        i = int(np.argmax(cos))
+        out.append(Reading(d.kind, d.labels[i], float(cos[i])))
+    return out
+
+
+def read_stream(program, x: np.ndarray, slots=None, dicts=None) -> dict[str, list[Reading]]:
+    """One residual vector (d,) read slot by slot."""
+    slots = slots or slot_layout(program)
+    dicts = dicts or slot_dictionaries(program, slots)
+    return {name: read_vector(x[a:b], dicts[name]) for name, (a, b) in slots.items()}
+
+
+# -- logit lens --------------------------------------------------------------------------
+def lens_points(n_layers: int) -> list[tuple[str, str]]:
+    """(label, cache key) of each place the logit lens looks: the embedding, then
+    after each layer's attention and after its MLP."""
+    pts = [("embed", "blocks.0.hook_resid_pre")] if n_layers else []
+    for l in range(n_layers):
+        pts += [(f"L{l} attn", f"blocks.{l}.hook_resid_mid"), (f"L{l} mlp", f"blocks.{l}.hook_resid_post")]
+    return pts
+
+
+def logit_lens(params: Params, x: np.ndarray) -> np.ndarray:
+    """Logits the stream x (..., d) would decode to if the model ended here."""
+    return np.einsum("...d,vd->...v", layer_norm(x, params.lnf), params.unembedding)
+
+
+def top_tokens(logits: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
+    order = np.argsort(-logits, kind="stable")[:k]
+    return [(int(i), float(logits[i])) for i in order]
+
+
+# -- spike MLPs (§6.3) ------------------------------------------------------------------
+@dataclass
+class SpikeMLP:
+    """The hidden units 3j, 3j+1, 3j+2 of spike j (lemma 6.1): the same input
+    weights, biases c, c + delta, c - delta, and output rows -2r, r, r. Spike j
+    is non-zero exactly where its first unit's pre-activation t has |t| < delta."""
+
+    triples: np.ndarray   # (m,) indices j of the triples that are spikes
+    delta: np.ndarray     # (m,) bias offset of each
+    values: np.ndarray    # (m, d) the value each spike outputs at its centre: delta * r
+
+
+def find_spikes(layer: Layer, rtol: float = 1e-9) -> SpikeMLP | None:
+    """The spike triples of a layer's MLP, or None when it holds none."""
+    f = layer.d_ff
+    if f < 3:
+        return None
+    m = f // 3
+    M1 = layer.M1[:, : 3 * m].reshape(layer.M1.shape[0], m, 3)
+    b1 = np.asarray(layer.b1)[: 3 * m].reshape(m, 3)
+    M2 = layer.M2[: 3 * m].reshape(m, 3, -1)
+    close = lambda a, b: np.all(np.abs(a - b) <= rtol * (1 + np.maximum(np.abs(a), np.abs(b))), axis=-1)
+    delta = b1[:, 1] - b1[:, 0]
+    ok = (
+        close(M1[:, :, 0].T, M1[:, :, 1].T) & close(M1[:, :, 0].T, M1[:, :, 2].T)
+        & np.any(M1[:, :, 0] != 0, axis=0)
+        & (delta > 0) & (np.abs(b1[:, 0] - b1[:, 2] - delta) <= rtol * (1 + np.abs(b1[:, 0])))
+        & close(M2[:, 1], M2[:, 2]) & close(M2[:, 0], -2 * M2[:, 1]) & np.any(M2[:, 1] != 0, axis=-1)
+    )
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return None
+    return SpikeMLP(idx, delta[idx], M2[idx, 1] * delta[idx, None])
+
+
+@dataclass
+class Fired:
+    spike: int          # index j of the triple (hidden units 3j..3j+2)
+    strength: float     # 1 at the spike's centre, 0 at its edge
+    value: np.ndarray   # the spike's full output value (d,)
+
+
+def fired_spikes(spikes: SpikeMLP, pre: np.ndarray) -> list[Fired]:
+    """Spikes whose output is non-zero for one position's MLP pre-activations (f,)."""
+    t = pre[3 * spikes.triples]
+    strength = 1 - np.abs(t) / spikes.delta
+    hit = np.flatnonzero(strength > 0)
+    hit = hit[np.argsort(-strength[hit], kind="stable")]
+    return [Fired(int(spikes.triples[i]), float(strength[i]), spikes.values[i]) for i in hit]
+
+
+def spike_notes(program, n_spikes: int) -> dict | None:
+    """The spike_mlp builtin's note (Program.notes['spike_mlps']) with n_spikes points, if any."""
+    for note in (program.notes or {}).get("spike_mlps", []) or []:
+        pts = note.get("points") if isinstance(note, dict) else None
+        if pts is not None and len(pts) == n_spikes:
+            return note
+    return None

@@ -1,0 +1,215 @@
+"""The terminal view of a trace, readable at 80 columns.
+
+For each generated token: which positions each head attended to; the residual
+stream read slot by slot after the embedding and after each layer's attention
+and MLP (readout.py); the logit lens at the same points; the spikes that fired
+in spike MLPs (§6.3). The view is built as lines of styled segments, printed
+with rich (the optional `pretty` extra) when it is installed, plain otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from . import readout
+from .cache import Trace
+
+WIDTH = 80
+Seg = tuple[str, str]          # (text, rich style or "")
+Line = list[Seg]
+
+
+def _tok(s: str, n: int = 8) -> str:
+    s = repr(s)[1:-1] if s.strip() != s or not s else s
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _q(s: str, n: int = 8) -> str:
+    return "'" + _tok(s, n) + "'"
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}" if abs(x) < 1e4 else f"{x:.1e}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def checkpoints(t: Trace) -> list[tuple[str, np.ndarray]]:
+    """(label, residual stream (n, d)) after the embedding and each attention/MLP
+    sub-layer; a sub-layer that left the stream unchanged is not repeated."""
+    pts = [("embed", t.cache["hook_embed"] + t.cache["hook_pos_embed"])]
+    for l in range(len(t.params.layers)):
+        for label, key in ((f"L{l} attn", f"blocks.{l}.hook_resid_mid"),
+                           (f"L{l} mlp", f"blocks.{l}.hook_resid_post")):
+            if not np.array_equal(t.cache[key], pts[-1][1]):
+                pts.append((label, t.cache[key]))
+    return pts
+
+
+def _columns(rows: list[list[str]], first: int, col: int, width: int = WIDTH) -> list[list[str]]:
+    """Rows of cells (first cell a row label) as text lines; columns beyond the width
+    continue in another block below."""
+    ncols = len(rows[0]) - 1
+    per = max(1, (width - 2 - first) // col)
+    out = []
+    for c0 in range(0, ncols, per):
+        for r in rows:
+            cells = r[1 + c0: 1 + c0 + per]
+            out.append("  " + r[0].ljust(first)[:first] + "".join(c.ljust(col)[:col] for c in cells).rstrip())
+        out.append("")
+    return out[:-1]
+
+
+class TextView:
+    def __init__(self, t: Trace, top_heads: int = 4, min_weight: float = 0.01, lens_k: int = 3):
+        self.t, self.top_heads, self.min_weight, self.lens_k = t, top_heads, min_weight, lens_k
+        self.slots = readout.slot_layout(t.program)
+        self.dicts = readout.slot_dictionaries(t.program, self.slots)
+        self.points = checkpoints(t)
+        self.spikes = [readout.find_spikes(L) for L in t.params.layers]
+
+    # -- pieces ------------------------------------------------------------------------
+    def header(self) -> list[Line]:
+        t, p = self.t, self.t.params
+        heads = p.layers[0].n_heads if p.layers else 0
+        slots = "  ".join(f"{k}:{a}-{b}" for k, (a, b) in self.slots.items())
+        inp = t.tokens[: t.prompt_len]
+        out = [t.token(i) for i in t.generated]
+        lines = [
+            [(f"trace {t.program.name}", "bold"),
+             (f"  {_plural(len(p.layers), 'layer')}, {_plural(heads, 'head')}, d_model {p.d_model}",
+              "dim")],
+            [("slots   ", "dim"), (slots, "")],
+            [("input   ", "dim"), (" ".join(_tok(s) for s in inp), "")],
+            [("output  ", "dim"), (" ".join(_tok(s) for s in out) or "(nothing)", "bold green")],
+        ]
+        if len(t.ids) < t.prompt_len + len(t.generated):
+            lines.append([("note    ", "dim"),
+                          ("the last output token is past the block size: it was never an input", "dim")])
+        return lines
+
+    def attention(self, q: int) -> list[Line]:
+        lines: list[Line] = []
+        t = self.t
+        for l in range(len(t.params.layers)):
+            pat = t.cache[f"blocks.{l}.attn.hook_pattern"]          # (h, n, m)
+            if not np.any(t.params.layers[l].V) and not np.any(t.params.layers[l].P):
+                continue
+            for h in range(pat.shape[0]):
+                if not (np.any(t.params.layers[l].V[h]) and np.any(t.params.layers[l].P[h])):
+                    continue          # a head that writes nothing reads nothing worth showing
+                w = pat[h, q]
+                top = [m for m in np.argsort(-w, kind="stable")[: self.top_heads] if w[m] > self.min_weight]
+                segs: Line = [(f"  L{l} h{h:<3}", "cyan")]
+                for m in top:
+                    segs += [(f" {m}:", "dim"), (_q(t.token(t.ids[m]), 6), "bold"), (f" {w[m]:.2f}", "")]
+                rest = 1 - sum(w[m] for m in top)
+                if rest > self.min_weight:
+                    segs.append((f"  (+{rest:.2f} elsewhere)", "dim"))
+                lines.append(segs)
+        return lines
+
+    def stream(self, q: int) -> list[Line]:
+        header = ["slot"] + [label for label, _ in self.points]
+        rows = []
+        for name, (a, b) in self.slots.items():
+            readers = self.dicts[name] or [None]
+            for d in readers:
+                row = [f"{name}" if d is readers[0] else ""]
+                for _, x in self.points:
+                    v = x[q, a:b]
+                    if d is None or not np.any(v):
+                        row.append("·" if not np.any(v) else f"|{_num(np.linalg.norm(v))}|")
+                        continue
+                    r = readout.read_vector(v, [d])[0]
+                    row.append(f"{d.kind.split('@')[0]} {_tok(r.label, 5)} {r.score:.2f}")
+                rows.append(row)
+        return [[(s, "dim" if i % (len(rows) + 2) == 0 else "")] for i, s in
+                enumerate(_columns([header] + rows, first=8, col=15))]
+
+    def lens(self, q: int) -> list[Line]:
+        lines: list[Line] = []
+        t = self.t
+        for label, x in self.points:
+            logits = readout.logit_lens(t.params, x[q])
+            tops = readout.top_tokens(logits, self.lens_k)
+            segs: Line = [(f"  {label:<8}", "dim")]
+            for j, (i, v) in enumerate(tops):
+                segs += [(f" {_q(t.token(i), 6)}", "bold" if j == 0 else ""), (f" {_num(v)}", "dim")]
+            lines.append(segs)
+        return lines
+
+    def spikes_at(self, q: int) -> list[Line]:
+        lines: list[Line] = []
+        t = self.t
+        for l, sp in enumerate(self.spikes):
+            if sp is None:
+                continue
+            fired = readout.fired_spikes(sp, t.cache[f"blocks.{l}.mlp.hook_pre"][q])
+            note = readout.spike_notes(t.program, len(sp.triples))
+            if not fired:
+                lines.append([(f"  L{l} mlp: ", "cyan"), (f"no spike fired (of {len(sp.triples)})", "yellow")])
+            for f in fired[:3]:
+                j = int(np.searchsorted(sp.triples, f.spike))
+                where = f"#{j}"
+                if note is not None:
+                    where += f" at {float(np.asarray(note['points'])[j]):.6g}"
+                cos = readout.cosine_rows(f.value, t.params.unembedding)
+                best = int(np.argmax(cos))
+                lines.append([(f"  L{l} spike ", "cyan"), (where, "bold"),
+                              (f" of {len(sp.triples)}, strength {f.strength:.2f}", "dim"),
+                              (" -> value ~ ", ""), (_q(t.token(best)), "bold green"),
+                              (f" (cos {cos[best]:.2f})", "dim")])
+        return lines
+
+    # -- whole view ------------------------------------------------------------------------
+    def lines(self) -> list[Line]:
+        t = self.t
+        out = self.header()
+        steps = t.steps()
+        for s, (q, g) in enumerate(steps, 1):
+            out.append([])
+            rule = "─" * max(0, WIDTH - 40)
+            if q >= len(t.ids):
+                break
+            out.append([(f"step {s}", "bold magenta"), (f"  position {q} ", ""),
+                        (_q(t.token(t.ids[q])), "bold"), ("  ->  ", ""),
+                        (_q(t.token(g)), "bold green"), (f"  {rule}"[: WIDTH - 40], "dim")])
+            att = self.attention(q)
+            if att:
+                out.append([("attention (position:token weight)", "underline")])
+                out += att
+            out.append([("residual stream, slot by slot (nearest by cosine)", "underline")])
+            out += self.stream(q)
+            out.append([("logit lens (top tokens, logit)", "underline")])
+            out += self.lens(q)
+            sp = self.spikes_at(q)
+            if sp:
+                out.append([("spike MLP", "underline")])
+                out += sp
+        if not steps:
+            out += [[], [("no token was generated", "yellow")]]
+        return out
+
+
+def render_plain(t: Trace, **kw) -> str:
+    return "\n".join("".join(s for s, _ in line) for line in TextView(t, **kw).lines()) + "\n"
+
+
+def print_trace(t: Trace, file=None, color: bool | None = None, **kw) -> None:
+    """Print the view: with rich when installed (colours on a terminal), else plain."""
+    file = file or sys.stdout
+    try:
+        from rich.console import Console
+        from rich.text import Text
+    except ImportError:
+        file.write(render_plain(t, **kw))
+        return
+    console = Console(file=file, width=max(WIDTH, 80), highlight=False, soft_wrap=True,
+                      force_terminal=color, no_color=color is False)
+    for line in TextView(t, **kw).lines():
+        console.print(Text.assemble(*[(s, st or "") for s, st in line]))
