@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import re
+
 import numpy as np
 
 from .decoding import DecodeRule
 from .engine import get_engine
+from .errors import InputError
 from .params import Params
 from .vocab import Vocab
 
@@ -29,10 +32,17 @@ class Program:
     settings: dict = field(default_factory=dict)  # param name -> value used
     source_path: str | None = None
     notes: dict = field(default_factory=dict)     # builtin reports (e.g. spike MLP min separation)
+    input_patterns: list = field(default_factory=list)  # (regex, message): what an input must look like
 
     def encode(self, text: str) -> list[int]:
         """Token ids of an input text (the rule's prefix is added at decode time)."""
-        return self.vocab.encode(text)
+        for pattern, message in self.input_patterns:
+            if not re.fullmatch(pattern, text):
+                raise InputError(f"{text!r}: {message}")
+        ids = self.vocab.encode(text)
+        if not ids and not self.rule.prefix:
+            raise InputError("this program needs an input (--input TEXT)")
+        return ids
 
     def generate(self, prompts: list[list[int]], engine: str = "reference", dtype=np.float64,
                  max_steps: int | None = None) -> list[list[int]]:

@@ -1,0 +1,81 @@
+"""The book's encodings: the 3-D ring fixed under layer norm (§2.3), its shifts
+(§3.2), layer-norm padding (§4.1) and powerpoints (§5.2.1)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CompileError
+from . import builtin
+
+SQRT3 = 3 ** 0.5
+
+
+@builtin()
+def ring3d(t):
+    """Point(s) on the sqrt(3)-circle in the plane perpendicular to (1,1,1) (§2.3, fig 2.8).
+
+    Every such point has mean 0 and variance 1, so layer norm leaves it fixed.
+    t: an angle -> (3,); an array of n angles -> (n, 3)."""
+    t = np.asarray(t, dtype=np.float64)
+    x, y = np.cos(t) / 2 ** 0.5, np.sin(t) / 6 ** 0.5
+    return np.stack([x + y, -x + y, -2 * y], axis=-1) * SQRT3
+
+
+@builtin()
+def ring3d_array(n):
+    """n evenly spaced ring points: row i is ring3d(2*pi*i/n) (fig 2.8). Linearly shiftable (§3.2)."""
+    n = int(n)
+    if n < 1:
+        raise CompileError(f"ring3d_array needs n >= 1, got {n}")
+    return ring3d(2 * np.pi * np.arange(n) / n)
+
+
+@builtin()
+def rotation3d(theta):
+    """The 3x3 matrix R with ring3d(t) @ R == ring3d(t + theta) for every t (§3.2, fig 3.1).
+
+    A rotation by theta about the (1,1,1) axis (Rodrigues), so it is exact and orthogonal
+    and R(0) is the identity."""
+    theta = float(theta)
+    u = np.ones(3) / SQRT3
+    ux = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    # Column-vector rotation by +theta about u; ring3d's angle runs the other way round
+    # that axis, and row vectors multiply by the transpose.
+    rot = np.cos(theta) * np.eye(3) + np.sin(theta) * ux + (1 - np.cos(theta)) * np.outer(u, u)
+    r = rot if np.allclose(ring3d(0.3) @ rot, ring3d(0.3 + theta)) else rot.T
+    return np.where(np.abs(r) < 1e-15, 0.0, r)
+
+
+@builtin()
+def shift3d(delta, n):
+    """The shifting transformation T_delta of ring3d_array(n) (def 3.1): row i -> row i + delta."""
+    return rotation3d(2 * np.pi * float(delta) / float(n))
+
+
+@builtin()
+def padding_block(d):
+    """A d-vector fixed under layer norm (§4.1): (sqrt(d-1), -1/sqrt(d-1), ...)."""
+    d = int(d)
+    if d < 2:
+        raise CompileError(f"padding blocks need at least 2 dimensions, got {d}")
+    return np.array([(d - 1) ** 0.5] + [-1 / (d - 1) ** 0.5] * (d - 1))
+
+
+@builtin()
+def powerpoints(n, mx=np.pi):
+    """p_0 = 0, p_{i+1} = p_i + 2^-i, stretched to [0, mx] (§5.2.1): each point is closest
+    to the next one, then the one after..."""
+    n = int(n)
+    if n < 2:
+        raise CompileError(f"powerpoints needs n >= 2, got {n}")
+    p = np.cumsum(np.concatenate([[0.0], 1.0 / 2.0 ** np.arange(n - 1)]))
+    return float(mx) * p / p.max()
+
+
+@builtin()
+def nextpoint(ts):
+    """q_i = (3 p_{i+1} + p_{i+2}) / 4 (§5.2.1): closest to p_{i+1}, then p_{i+2}...
+    The last two (which have no successor to point at) are pi and 0, as in the book."""
+    ts = np.asarray(ts, dtype=np.float64)
+    return np.concatenate([ts[1:-1] * 3 / 4 + ts[2:] / 4, [np.pi, 0.0]])

@@ -1,0 +1,125 @@
+"""The pipeline's driver: source -> parse -> evaluate -> validated Program.
+
+Also the other ways a program arrives: a shipped program by name, the book's
+ch. 8 literal, and weights written by `taotp compile` (.npz / .json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .decoding import DecodeRule
+from .errors import TaotpError, UsageError, did_you_mean
+from .lang.evaluator import Evaluator
+from .lang.parser import parse
+from .literal import looks_like_literal, params_from_literal, parse_literal
+from .params import Params
+from .program import Program
+from .resources import programs_dir, shipped_programs
+from .vocab import Vocab, id_vocab
+
+
+def compile_source(source: str, filename: str = "<program>", overrides: dict | None = None,
+                   base_dir: Path | None = None, progress: bool = True, name: str | None = None) -> Program:
+    tree = parse(source, filename)
+    evaluator = Evaluator(source, filename, overrides, base_dir=base_dir, progress=progress)
+    return evaluator.run(tree, name or Path(filename).stem)
+
+
+def resolve(ref: str) -> Path:
+    """A program reference: a path to a file, or the name of a shipped program."""
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise UsageError(f"{ref} is a folder, not a program file")
+    if "/" not in ref and "\\" not in ref:
+        shipped = programs_dir() / (ref if ref.endswith(".taotp") else ref + ".taotp")
+        if shipped.is_file():
+            return shipped
+    names = shipped_programs()
+    hint = did_you_mean(Path(ref).stem, names)
+    raise UsageError(f"no program file or shipped program named {ref!r} (shipped: {', '.join(names)})", hint=hint)
+
+
+def load_program(ref: str, overrides: dict | None = None, progress: bool = True) -> Program:
+    path = resolve(ref)
+    if path.suffix == ".npz":
+        _no_overrides(overrides, path)
+        return load_weights(path)
+    try:
+        source = path.read_text()
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a text file (a .taotp program, a ch. 8 literal, .json or .npz)") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    if path.suffix == ".json" or looks_like_literal(source):
+        _no_overrides(overrides, path)
+        return program_from_literal(parse_literal(source, str(path)), path)
+    return compile_source(source, str(path), overrides, base_dir=path.parent, progress=progress, name=path.stem)
+
+
+def _no_overrides(overrides, path):
+    if overrides:
+        raise UsageError(f"{path} holds fixed weights; --set {next(iter(overrides))}=... applies only to .taotp programs")
+
+
+def program_from_literal(data: dict, path: Path) -> Program:
+    params = params_from_literal(data)
+    vocab = Vocab(tuple(data["vocab"]), data.get("vocab_mode", "words")) if "vocab" in data else id_vocab(params.vocab_size)
+    if len(vocab) != params.vocab_size:
+        raise TaotpError(f"{path}: the vocabulary has {len(vocab)} tokens but tok_emb has {params.vocab_size} rows")
+    return Program(name=path.stem, params=params, vocab=vocab, rule=_rule_from(data.get("decode")),
+                   source_path=str(path))
+
+
+def _rule_from(decode: dict | None) -> DecodeRule:
+    decode = decode or {}
+    prefix = tuple(int(t) for t in decode.get("prefix", []))
+    stop = decode.get("stop")
+    return DecodeRule(stop=None if stop is None else int(stop), prefix=prefix)
+
+
+def _decode_dict(program: Program) -> dict:
+    d = {}
+    if program.rule.stop is not None:
+        d["stop"] = program.rule.stop
+    if program.rule.prefix:
+        d["prefix"] = list(program.rule.prefix)
+    return d
+
+
+def save_weights(program: Program, out: Path) -> None:
+    """`taotp compile`'s output: .npz (flat names, loadable with allow_pickle=False) or the
+    book's ch. 8 literal as JSON plus the vocabulary."""
+    out = Path(out)
+    if out.suffix == ".npz":
+        flat = program.params.to_flat()
+        flat["vocab"] = np.array(program.vocab.tokens, dtype=str)
+        flat["vocab_mode"] = np.array(program.vocab.mode)
+        flat["decode"] = np.array(json.dumps(_decode_dict(program)))
+        np.savez(out, **flat)
+    elif out.suffix == ".json":
+        data = program.params.to_book_dict()
+        data["vocab"] = list(program.vocab.tokens)
+        data["vocab_mode"] = program.vocab.mode
+        data["decode"] = _decode_dict(program)
+        out.write_text(json.dumps(data))
+    else:
+        raise UsageError(f"choose an output ending in .npz or .json, not {out.name!r}")
+
+
+def load_weights(path: Path) -> Program:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            flat = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise UsageError(f"cannot read weights from {path}: {e}") from None
+    vocab_arr = flat.pop("vocab", None)
+    mode = str(flat.pop("vocab_mode", np.array("words")))
+    decode = json.loads(str(flat.pop("decode", np.array("{}"))))
+    params = Params.from_flat(flat)
+    vocab = Vocab(tuple(str(t) for t in vocab_arr), mode) if vocab_arr is not None else id_vocab(params.vocab_size)
+    return Program(name=path.stem, params=params, vocab=vocab, rule=_rule_from(decode), source_path=str(path))

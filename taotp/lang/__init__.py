@@ -1,0 +1,1 @@
+"""The taotp language: parser (source -> syntax tree) and evaluator (tree -> Program)."""
