@@ -125,3 +125,27 @@ def run_with_cache(program, text: str) -> tuple[np.ndarray, dict[str, np.ndarray
     """Program.run_with_cache: (logits, cache) over the whole decoded sequence."""
     t = trace_program(program, text)
     return t.logits, t.cache
+
+
+def _jsonable(a: np.ndarray):
+    """Nested lists; non-finite entries (the -inf of the causal mask) become null."""
+    a = np.asarray(a, dtype=np.float64)
+    if np.all(np.isfinite(a)):
+        return a.tolist()
+    obj = a.astype(object)
+    obj[~np.isfinite(a)] = None
+    return obj.tolist()
+
+
+def to_json(t: Trace) -> dict:
+    """{"tokens": the cached sequence, "cache": {hook name: nested lists}} plus where the
+    prompt ends and the generated tokens. -inf (masked scores) is written as null."""
+    names = hook_names(len(t.params.layers))
+    return {
+        "program": t.program.name,
+        "tokens": t.tokens,
+        "ids": [int(i) for i in t.ids],
+        "prompt_len": t.prompt_len,
+        "output": [t.token(i) for i in t.generated],
+        "cache": {name: _jsonable(t.cache[name]) for name in names},
+    }

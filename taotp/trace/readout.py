@@ -20,6 +20,7 @@ from ..engine.reference import layer_norm
 from ..params import Layer, Params
 
 TINY = 1e-12
+EDGE = 1e-9   # a spike this close to its edge outputs only rounding noise: not fired
 
 
 # -- slots ---------------------------------------------------------------------------
@@ -76,19 +77,25 @@ def slot_dictionaries(program, slots: dict[str, tuple[int, int]]) -> dict[str, l
 
 
 def cosine_rows(v: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """cos(v, row) for every row; 0 where either vector is zero."""
+    """cos(v, row) for every row; 0 where either vector is zero.
+
+    Computed as 1 - |v/|v| - r/|r||^2 / 2: the same number as the dot product of
+    unit vectors, but exact to rounding near 1, where the book's powerpoints (§5.2.1)
+    put neighbours whose cosines differ by less than 1e-15."""
     v = np.asarray(v, dtype=np.float64)
     rows = np.asarray(rows, dtype=np.float64)
-    # Scale first: program vectors reach 1e20, whose squares are still fine but whose
-    # products with other large vectors need not be.
-    vs = np.abs(v).max()
+    out = np.zeros(rows.shape[0])
+    nv = np.linalg.norm(v / np.abs(v).max()) * np.abs(v).max() if np.any(v) else 0.0
+    if nv == 0 or not np.isfinite(nv):
+        return out
     rs = np.abs(rows).max(axis=1, keepdims=True)
-    if vs == 0:
-        return np.zeros(rows.shape[0])
-    vn = v / vs
     rn = np.divide(rows, rs, out=np.zeros_like(rows), where=rs > 0)
-    den = np.linalg.norm(vn) * np.linalg.norm(rn, axis=1)
-    return np.divide(rn @ vn, den, out=np.zeros(rows.shape[0]), where=den > 0)
+    nr = np.linalg.norm(rn, axis=1, keepdims=True)
+    ok = nr[:, 0] > 0
+    unit_r = np.divide(rn, nr, out=np.zeros_like(rn), where=nr > 0)
+    diff = unit_r - v / nv
+    out[ok] = 1 - 0.5 * np.einsum("ij,ij->i", diff, diff)[ok]
+    return np.clip(out, -1.0, 1.0)
 
 
 def read_vector(v: np.ndarray, dicts: list[Dictionary]) -> list[Reading]:
@@ -176,7 +183,7 @@ def fired_spikes(spikes: SpikeMLP, pre: np.ndarray) -> list[Fired]:
     """Spikes whose output is non-zero for one position's MLP pre-activations (f,)."""
     t = pre[3 * spikes.triples]
     strength = 1 - np.abs(t) / spikes.delta
-    hit = np.flatnonzero(strength > 0)
+    hit = np.flatnonzero(strength > EDGE)
     hit = hit[np.argsort(-strength[hit], kind="stable")]
     return [Fired(int(spikes.triples[i]), float(strength[i]), spikes.values[i]) for i in hit]
 

@@ -122,6 +122,9 @@ class TextView:
                 row = [f"{name}" if d is readers[0] else ""]
                 for _, x in self.points:
                     v = x[q, a:b]
+                    if b - a == 1:            # a 1-wide slot holds a number: show it
+                        row.append(f"= {_num(float(v[0]))}")
+                        continue
                     if d is None or not np.any(v):
                         row.append("·" if not np.any(v) else f"|{_num(np.linalg.norm(v))}|")
                         continue

@@ -1,0 +1,344 @@
+"""taotp trace: the activation cache, the readout, the renderers (issue 6).
+
+Programs are built here from the book's math (SORT §5.2, spike MLP §6.3) and,
+when the language is installed, compiled from programs/*.taotp."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from taotp.decoding import DecodeRule
+from taotp.engine.reference import forward, layer_norm
+from taotp.errors import InputError, TaotpError
+from taotp.params import Layer, LayerNorm, Params
+from taotp.program import Program
+from taotp.trace import cache as tcache
+from taotp.trace import readout
+from taotp.trace.cache import forward_with_cache, hook_names, to_json, trace_program
+from taotp.trace.render_text import WIDTH, render_plain
+from taotp.vocab import Vocab, id_vocab
+
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# -- programs built from the book's math --------------------------------------------
+def ring(t):
+    """§2.3: angle t -> the sqrt(3)-circle in the plane perpendicular to (1, 1, 1)."""
+    t = np.asarray(t, dtype=np.float64)
+    x, y = np.cos(t) / np.sqrt(2), np.sin(t) / np.sqrt(6)
+    return np.sqrt(3) * np.stack([x + y, -x + y, -2 * y], axis=-1)
+
+
+def sort_program(n: int = 28, block: int = 100) -> Program:
+    """§5.2: powerpoints p_i in slot p, q_i (closest to p_{i+1}, then p_{i+2}, ...) in slot q."""
+    pts = np.cumsum(np.concatenate(([0.0], 0.5 ** np.arange(n - 1))))
+    pts = np.pi * pts / pts[-1]
+    nxt = np.concatenate((0.75 * pts[1:-1] + 0.25 * pts[2:], [np.pi, 0.0]))
+    layer = Layer.zeros(1, 6, 6, 0)
+    layer.Q[0, 3:, :3] = np.eye(3) * 1e20
+    layer.K[0, :3, :3] = np.eye(3)
+    layer.V[0] = np.eye(6) * 1e20
+    layer.P[0] = np.eye(6)
+    params = Params(np.concatenate([ring(pts), ring(nxt)], axis=1), np.zeros((block, 6)), [layer])
+    return Program("sort", params.validate(), id_vocab(n), DecodeRule(steps=lambda k: k - 1),
+                   slots={"p": (0, 3), "q": (3, 6)})
+
+
+def spike_layer(points, values, d_model: int, row: int = 0, extra_units: int = 0) -> Layer:
+    """Thm 6.1: three hidden units per point reading the stream's coordinate `row`;
+    `extra_units` ordinary units (not spikes) appended after them."""
+    points = np.asarray(points, dtype=np.float64)
+    m = len(points)
+    sep = np.min(np.diff(np.sort(points))) if m > 1 else 1.0
+    L = Layer.zeros(1, d_model, 1, 3 * m + extra_units)
+    L.M1[row, : 3 * m] = 1.0 / sep
+    L.b1[: 3 * m] = (np.array([0.0, 1.0, -1.0])[None, :] - points[:, None] / sep).ravel()
+    L.M2[: 3 * m] = (np.array([-2.0, 1.0, 1.0])[None, :, None] * np.asarray(values)[:, None, :]).reshape(3 * m, -1)
+    if extra_units:
+        L.M1[row, 3 * m:] = np.arange(1, extra_units + 1)
+        L.M2[3 * m:, 0] = 1.0
+    return L
+
+
+def random_params(rng, vocab=5, block=8, d=6, heads=2, d_head=3, d_ff=4, layers=2) -> Params:
+    g = lambda *s: rng.normal(size=s)
+    ls = [Layer(g(heads, d, d_head), g(heads, d, d_head), g(heads, d, d_head), g(heads, d, d_head),
+                g(d, d_ff), g(d_ff), g(d_ff, d), g(d), LayerNorm(1 + 0.1 * g(d), 0.1 * g(d)))
+          for _ in range(layers)]
+    return Params(g(vocab, d), g(block, d), ls, out_emb=g(vocab, d)).validate()
+
+
+@pytest.fixture(scope="module")
+def sort28():
+    return sort_program()
+
+
+# -- the cache --------------------------------------------------------------------------
+@FAST
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 8), layers=st.integers(0, 3))
+def test_cache_rebuilds_logits_and_engine(seed, n, layers):
+    rng = np.random.default_rng(seed)
+    params = random_params(rng, layers=layers)
+    toks = rng.integers(0, params.vocab_size, size=n)
+    logits, cache = forward_with_cache(params, toks)
+    assert list(cache) == hook_names(layers)
+    # the final stream, through LN_f and the unembedding, is the logits ...
+    assert np.array_equal(cache["ln_final.hook_normalized"] @ params.unembedding.T, logits) or \
+        np.allclose(cache["ln_final.hook_normalized"] @ params.unembedding.T, logits, rtol=1e-12, atol=1e-12)
+    last = cache[f"blocks.{layers - 1}.hook_resid_post"] if layers else cache["hook_embed"] + cache["hook_pos_embed"]
+    assert np.allclose(layer_norm(last, params.lnf), cache["ln_final.hook_normalized"])
+    # ... and they are the reference engine's logits, bit for bit
+    assert np.array_equal(logits, forward(params, toks))
+    for l in range(layers):
+        b = f"blocks.{l}."
+        assert np.array_equal(cache[b + "hook_resid_pre"] + cache[b + "hook_attn_out"], cache[b + "hook_resid_mid"])
+        assert np.array_equal(cache[b + "hook_resid_mid"] + cache[b + "hook_mlp_out"], cache[b + "hook_resid_post"])
+        pat = cache[b + "attn.hook_pattern"]
+        assert pat.shape == (2, n, n)
+        assert np.allclose(pat.sum(-1), 1) and np.all(np.triu(pat, 1) == 0)
+        # z re-projected by P is the attention output
+        z = cache[b + "attn.hook_z"]
+        assert np.allclose(np.einsum("nhk,hdk->nd", z, params.layers[l].P), cache[b + "hook_attn_out"])
+        assert np.all(np.isneginf(cache[b + "attn.hook_attn_scores"][:, np.triu_indices(n, 1)[0],
+                                                                         np.triu_indices(n, 1)[1]]))
+        assert np.array_equal(cache[b + "mlp.hook_post"], np.maximum(cache[b + "mlp.hook_pre"], 0))
+
+
+def test_cache_refuses_more_than_the_block():
+    params = random_params(np.random.default_rng(0), block=4)
+    with pytest.raises(InputError, match="block size 4"):
+        forward_with_cache(params, [0] * 5)
+
+
+@FAST
+@given(xs=st.lists(st.integers(1, 27), min_size=1, max_size=10, unique=True))
+def test_sort_attention_lands_on_next_larger(sort28, xs):
+    """§5.2: each output step attends (weight > 0.99) to the next larger input number."""
+    t = trace_program(sort28, " ".join(map(str, xs + [0])))
+    assert t.generated == sorted(xs)
+    pat = t.cache["blocks.0.attn.hook_pattern"][0]
+    inputs = t.ids[: t.prompt_len]
+    for q, g in t.steps():
+        current = t.ids[q]
+        want = min(v for v in inputs if v > current)
+        assert g == want
+        assert pat[q, inputs.index(want)] > 0.99
+
+
+def test_run_with_cache_on_program(sort28):
+    logits, cache = sort28.run_with_cache("6 2 12 18 7 0")
+    assert logits.shape == (11, 28)      # 6 input tokens + 5 generated
+    assert np.array_equal(logits, forward(sort28.params, [6, 2, 12, 18, 7, 0] + sorted([6, 2, 12, 18, 7])))
+    assert set(cache) == set(hook_names(1))
+
+
+def test_last_token_past_the_block_is_left_out():
+    """A token generated into the block's last slot has no position of its own."""
+    p = sort_program(n=10, block=6)
+    t = trace_program(p, "5 3 9 0")             # 4 inputs, 3 outputs, 7 tokens > block 6
+    assert t.generated == [3, 5, 9]
+    assert len(t.ids) == 6 and t.logits.shape == (6, 10)
+    assert "past the block size" in render_plain(t)
+
+
+def test_empty_input_is_refused(sort28):
+    with pytest.raises(InputError, match="input"):
+        trace_program(sort28, "  ")
+
+
+# -- readout ---------------------------------------------------------------------------
+@FAST
+@given(tok=st.integers(0, 27))
+def test_embedding_reads_back_as_its_token(sort28, tok):
+    x = sort28.params.tok_emb[tok]
+    reading = readout.read_stream(sort28, x)
+    for slot in ("p", "q"):
+        (r,) = reading[slot]
+        assert r.kind == "tok" and r.label == str(tok) and r.score > 1 - 1e-9
+
+
+@FAST
+@given(seed=st.integers(0, 2**31 - 1), scale=st.floats(1e-3, 1e20))
+def test_cosine_is_scale_free_and_bounded(seed, scale):
+    rng = np.random.default_rng(seed)
+    v, rows = rng.normal(size=4), rng.normal(size=(6, 4))
+    c = readout.cosine_rows(v * scale, rows)
+    assert np.all(np.abs(c) <= 1 + 1e-12)
+    assert np.allclose(c, readout.cosine_rows(v, rows))
+    i = rng.integers(6)
+    assert readout.cosine_rows(rows[i] * scale, rows)[i] == pytest.approx(1.0)
+
+
+def test_unwritten_slot_reads_as_tokens_of_a_same_width_slot():
+    """SEARCH-like layout (§4.2): slot t1 is only ever written by a head copying tokens."""
+    vocab = Vocab(tuple("abcd"))
+    tok = np.zeros((4, 6))
+    tok[:, :3] = ring(2 * np.pi * np.arange(4) / 4)
+    params = Params(tok, np.zeros((5, 6)), []).validate()
+    prog = Program("x", params, vocab, slots={"t0": (0, 3), "t1": (3, 6)})
+    dicts = readout.slot_dictionaries(prog, readout.slot_layout(prog))
+    assert [d.kind for d in dicts["t1"]] == ["tok@t0"]
+    x = np.concatenate([tok[1, :3], tok[3, :3] * 7])
+    r = readout.read_stream(prog, x)
+    assert r["t0"][0].label == "b" and r["t1"][0].label == "d"
+
+
+@FAST
+@given(seed=st.integers(0, 2**31 - 1))
+def test_logit_lens_at_the_end_is_the_logits(seed):
+    rng = np.random.default_rng(seed)
+    params = random_params(rng)
+    toks = rng.integers(0, params.vocab_size, size=5)
+    logits, cache = forward_with_cache(params, toks)
+    lens = readout.logit_lens(params, cache["blocks.1.hook_resid_post"])
+    assert np.allclose(lens, logits)
+    top = readout.top_tokens(lens[-1], 3)
+    assert top[0][0] == int(np.argmax(logits[-1])) and top[0][1] >= top[1][1] >= top[2][1]
+
+
+# -- spike MLPs --------------------------------------------------------------------------
+points_st = st.lists(st.integers(-200, 200), min_size=2, max_size=12, unique=True).map(
+    lambda xs: np.array(sorted(xs), dtype=np.float64) / 16)
+
+
+@FAST
+@given(points=points_st, extra=st.integers(0, 4), seed=st.integers(0, 2**31 - 1))
+def test_spikes_found_and_fired_at_their_point(points, extra, seed):
+    rng = np.random.default_rng(seed)
+    d = 4
+    values = rng.normal(size=(len(points), d)) + 3
+    L = spike_layer(points, values, d, extra_units=extra)
+    sp = readout.find_spikes(L)
+    assert sp is not None and list(sp.triples) == list(range(len(points)))
+    assert np.allclose(sp.values, values)
+    j = int(rng.integers(len(points)))
+    x = np.zeros(d)
+    x[0] = points[j]
+    pre = x @ L.M1 + L.b1
+    fired = readout.fired_spikes(sp, pre)
+    assert [f.spike for f in fired] == [j] and fired[0].strength == pytest.approx(1.0)
+    # fired <=> the spike's output is non-zero: the MLP's output is that spike's value
+    out = np.maximum(pre, 0) @ L.M2
+    spikes_only = np.maximum(pre[: 3 * len(points)], 0) @ L.M2[: 3 * len(points)]
+    assert np.allclose(spikes_only, values[j])
+    # far from every point nothing fires
+    x[0] = points.max() + 10 * (np.diff(points).min())
+    assert readout.fired_spikes(sp, x @ L.M1 + L.b1) == []
+    assert out.shape == (d,)
+
+
+def test_plain_mlp_has_no_spikes():
+    L = Layer.zeros(1, 4, 1, 6)
+    L.M1[:] = np.random.default_rng(1).normal(size=(4, 6))
+    L.M2[:] = 1
+    assert readout.find_spikes(L) is None
+    assert readout.find_spikes(Layer.zeros(1, 4, 1, 0)) is None
+
+
+def spike_program() -> Program:
+    """A 1-layer program whose MLP maps the token i (value i in coordinate 0) to a spike
+    whose value is the embedding of token (i + 1) mod 5: the stream then decodes to i + 1."""
+    v = 5
+    tok = np.zeros((v, 4))
+    tok[:, 0] = np.arange(v)
+    tok[:, 1:] = ring(2 * np.pi * np.arange(v) / v)
+    out = tok.copy()
+    out[:, 0] = 0                                             # decode by the ring alone
+    params = Params(tok, np.zeros((4, 4)), [], out_emb=out)
+    h = layer_norm(tok)                                       # what the MLP sees (ln2)
+    order = np.argsort(h[:, 0])
+    L = spike_layer(h[order, 0], tok[(order + 1) % v] * 1e6, 4)
+    params.layers.append(L)
+    return Program("spiky", params.validate(), Vocab(tuple("abcde"), mode="chars"),
+                   DecodeRule(steps=lambda k: 1), slots={"value": (0, 1), "ring": (1, 4)})
+
+
+def test_text_view_names_the_fired_spike():
+    p = spike_program()
+    t = trace_program(p, "c")
+    assert t.generated == [3]
+    text = render_plain(t)
+    assert "spike #" in text and "value ~ 'd'" in text
+
+
+# -- renderers ----------------------------------------------------------------------------
+@FAST
+@given(xs=st.lists(st.integers(1, 27), min_size=1, max_size=6, unique=True))
+def test_text_view_fits_80_columns_and_shows_each_step(sort28, xs):
+    t = trace_program(sort28, " ".join(map(str, xs + [0])))
+    text = render_plain(t)
+    assert max(len(line) for line in text.splitlines()) <= WIDTH
+    for s, (q, g) in enumerate(t.steps(), 1):
+        assert f"step {s}  position {q} '{t.token(t.ids[q])}'  ->  '{t.token(g)}'" in text
+
+
+def test_text_view_without_rich(sort28, monkeypatch):
+    import io
+
+    from taotp.trace.render_text import print_trace
+
+    t = trace_program(sort28, "3 1 0")
+    monkeypatch.setitem(sys.modules, "rich", None)
+    monkeypatch.setitem(sys.modules, "rich.console", None)
+    buf = io.StringIO()
+    print_trace(t, file=buf)
+    assert buf.getvalue() == render_plain(t)
+
+
+def test_literal_program_reads_the_whole_stream():
+    """Ch. 8 literals have no slots: the stream is read whole, as slot 'x'."""
+    rng = np.random.default_rng(3)
+    params = random_params(rng, vocab=6, block=10, d=3, heads=1, d_head=3, d_ff=0, layers=1)
+    params.tok_emb = ring(2 * np.pi * np.arange(6) / 6)
+    prog = Program("literal", params, id_vocab(6), DecodeRule(steps=lambda k: 2))
+    assert readout.slot_layout(prog) == {"x": (0, 3)}
+    t = trace_program(prog, "1 2 3")
+    text = render_plain(t)
+    assert "  x " in text and "step 2" in text
+
+
+def test_json_holds_every_name(sort28):
+    t = trace_program(sort28, "6 2 12 18 7 0")
+    doc = json.loads(json.dumps(to_json(t), allow_nan=False))
+    assert set(doc["cache"]) == set(hook_names(1))
+    assert doc["tokens"] == t.tokens and doc["output"] == ["2", "6", "7", "12", "18"][: len(t.generated)]
+    pat = np.array(doc["cache"]["blocks.0.attn.hook_pattern"])
+    assert pat.shape == (1, 11, 11)
+    scores = doc["cache"]["blocks.0.attn.hook_attn_scores"]
+    assert scores[0][0][1] is None               # masked score: -inf written as null
+
+
+def test_png_and_html_produced(sort28, tmp_path):
+    pytest.importorskip("matplotlib")
+    from taotp.trace.render_html import save_html
+    from taotp.trace.render_png import save_pngs
+
+    t = trace_program(sort28, "6 2 12 18 7 0")
+    paths = save_pngs(t, tmp_path / "png")
+    names = sorted(p.name for p in paths)
+    assert names == ["attention_L0.png", "residual.png", "rings.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 1000
+    page = save_html(t, tmp_path / "t.html").read_text()
+    assert page.count("data:image/png;base64,") == len(paths)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "step 5" in page
+
+
+def test_pictures_without_matplotlib_name_the_extra(sort28, monkeypatch, tmp_path):
+    from taotp.trace.render_html import save_html
+    from taotp.trace.render_png import save_pngs
+
+    t = trace_program(sort28, "3 1 0")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    for fn, arg in ((save_pngs, tmp_path / "p"), (save_html, tmp_path / "t.html")):
+        with pytest.raises(TaotpError) as e:
+            fn(t, arg)
+        assert "taotp[plot]" in str(e.value)
+    assert not (tmp_path / "t.html").exists()
