@@ -79,15 +79,32 @@ def _rule_from(decode: dict | None) -> DecodeRule:
     decode = decode or {}
     prefix = tuple(int(t) for t in decode.get("prefix", []))
     stop = decode.get("stop")
-    return DecodeRule(stop=None if stop is None else int(stop), prefix=prefix)
+    table = decode.get("steps_by_input_len")
+    steps = None
+    if table is not None:
+        def steps(input_len, _table=tuple(table)):
+            value = _table[input_len] if input_len < len(_table) else None
+            return -1 if value is None else value
+    return DecodeRule(steps=steps, stop=None if stop is None else int(stop), prefix=prefix,
+                      steps_text="the saved step table")
 
 
 def _decode_dict(program: Program) -> dict:
-    d = {}
-    if program.rule.stop is not None:
-        d["stop"] = program.rule.stop
-    if program.rule.prefix:
-        d["prefix"] = list(program.rule.prefix)
+    """The decoding rule as data. A `decode steps=...` expression is saved as its value
+    for every input length that fits the block."""
+    rule, d = program.rule, {}
+    if rule.stop is not None:
+        d["stop"] = rule.stop
+    if rule.prefix:
+        d["prefix"] = list(rule.prefix)
+    if rule.steps is not None:
+        table = []
+        for n in range(program.params.block_size + 1):
+            try:
+                table.append(int(rule.steps(n)))
+            except TaotpError:
+                table.append(None)
+        d["steps_by_input_len"] = table
     return d
 
 

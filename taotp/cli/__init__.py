@@ -1,0 +1,60 @@
+"""The `taotp` command line. One module per command; COMMANDS lists them.
+
+Every command reports a TaotpError as a message on stderr and a non-zero exit,
+never a traceback (set TAOTP_DEBUG=1 to see one)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import TaotpError
+
+# Command modules, each defining `command` (a click.Command).
+COMMANDS = ["run", "compile", "params", "programs", "trace"]
+
+
+class TaotpGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TaotpError as e:
+            click.echo(str(e), err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except MemoryError:
+            click.echo("error: out of memory (try a smaller --batch chunk or --dtype float32)", err=True)
+            sys.exit(1)
+        except Exception as e:  # a bug in taotp, not in the user's program
+            if os.environ.get("TAOTP_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(e).__name__}: {e}\n(this is a bug in taotp; "
+                       f"rerun with TAOTP_DEBUG=1 for a traceback)", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=TaotpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="taotp")
+def main():
+    """taotp: compile, run, inspect and check transformer programs.
+
+    A program is a .taotp file, the name of a shipped program (taotp programs),
+    a ch. 8 literal, or weights written by `taotp compile` (.npz/.json)."""
+
+
+for _name in COMMANDS:
+    try:
+        _mod = importlib.import_module(f"{__name__}.{_name}")
+    except ModuleNotFoundError as _e:  # a command whose module is not written yet
+        if _e.name != f"{__name__}.{_name}":
+            raise
+        continue
+    main.add_command(_mod.command)

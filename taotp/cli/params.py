@@ -1,0 +1,70 @@
+"""`taotp params`: the book's parameter counts (fig. 1.4), total and non-zero."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .options import json_option, load, program_argument, set_option
+
+
+def counts(prog) -> dict:
+    p = prog.params
+    out = p.count()
+    out["nonzero"] = p.count(nonzero=True)
+    out["layers"] = [
+        {"attn": a["attn"], "mlp": a["mlp"], "attn_nonzero": z["attn"], "mlp_nonzero": z["mlp"]}
+        for a, z in zip(p.count_by_layer(), p.count_by_layer(nonzero=True))
+    ]
+    out["shape"] = {"vocab": p.vocab_size, "block": p.block_size, "d_model": p.d_model,
+                    "layers": len(p.layers), "heads": p.layers[0].n_heads if p.layers else 0,
+                    "d_head": p.layers[0].d_head if p.layers else 0,
+                    "d_ff": p.layers[0].d_ff if p.layers else 0, "tied": p.tied}
+    return out
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:5.1f}%" if whole else "    -"
+
+
+def table(prog, c: dict) -> str:
+    s = c["shape"]
+    rows = [("total", c["n_params"], c["nonzero"]["n_params"]),
+            ("tok_emb", c["tok_emb"], c["nonzero"]["tok_emb"]),
+            ("pos_emb", c["pos_emb"], c["nonzero"]["pos_emb"])]
+    if "out_emb" in c:
+        rows.append(("out_emb", c["out_emb"], c["nonzero"]["out_emb"]))
+    rows.append(("non-embedding", c["non_emb"], c["nonzero"]["non_emb"]))
+    for i, L in enumerate(c["layers"]):
+        rows.append((f"  layer {i} attention", L["attn"], L["attn_nonzero"]))
+        rows.append((f"  layer {i} MLP", L["mlp"], L["mlp_nonzero"]))
+    mlp = sum(L["mlp"] for L in c["layers"])
+    mlp_nz = sum(L["mlp_nonzero"] for L in c["layers"])
+    if mlp:
+        rows.append(("MLP share", f"{_pct(mlp, c['n_params']).strip()}", f"{_pct(mlp_nz, c['nonzero']['n_params']).strip()}"))
+    head = (f"{prog.name}: vocab {s['vocab']}, block {s['block']}, d_model {s['d_model']}, "
+            f"{s['layers']} layer(s), {s['heads']} head(s) of {s['d_head']}, d_ff {s['d_ff']}, "
+            f"{'tied' if s['tied'] else 'untied'} embeddings")
+    width = max(len(r[0]) for r in rows)
+    lines = [head, "", f"{'':<{width}}  {'params':>12}  {'non-zero':>12}"]
+    for name, a, b in rows:
+        fa = f"{a:,}" if isinstance(a, int) else a
+        fb = f"{b:,}" if isinstance(b, int) else b
+        lines.append(f"{name:<{width}}  {fa:>12}  {fb:>12}")
+    return "\n".join(lines)
+
+
+@click.command("params")
+@program_argument
+@set_option
+@json_option
+def command(program, sets, as_json):
+    """Count PROGRAM's parameters as the book does: embeddings (out_emb only when untied)
+    plus every layer matrix, never layer-norm gamma/beta; and the non-zero ones."""
+    prog = load(program, sets)
+    c = counts(prog)
+    if as_json:
+        click.echo(json.dumps(c))
+    else:
+        click.echo(table(prog, c))
