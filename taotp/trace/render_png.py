@@ -41,8 +41,13 @@ def require_matplotlib():
     return plt
 
 
+def _shown(s: str) -> str:
+    """A token as a label: quoted when blank or padded, so ' ' stays visible."""
+    return repr(s) if not s.strip() or s.strip() != s else s
+
+
 def _labels(t: Trace) -> list[str]:
-    return [f"{i}:{t.token(tok)}" for i, tok in enumerate(t.ids)]
+    return [f"{i}:{_shown(t.token(tok))}" for i, tok in enumerate(t.ids)]
 
 
 def _ticks(ax, labels: list[str], axis: str) -> None:
@@ -105,7 +110,8 @@ def residual_figure(t: Trace, plt) -> tuple[str, str, object]:
             ax.text((a + b - 1) / 2, -0.7, name, ha="center", va="bottom", fontsize=7,
                     clip_on=False)
         ax.axhline(t.prompt_len - 0.5, color="k", lw=0.8, ls=":")
-        ax.tick_params(axis="x", labelsize=7)
+        xs = list(range(0, d, max(1, int(np.ceil(d / MAX_TICKS)))))
+        ax.set_xticks(xs, [str(i) for i in xs], fontsize=7)
         cb = fig.colorbar(im, ax=ax, shrink=0.8)
         cb.ax.tick_params(labelsize=7)
     fig.suptitle("colour: sign(x)·log10(1+|x|)", fontsize=8, y=0.0)
@@ -124,7 +130,7 @@ def ring_sets(t: Trace) -> list[tuple[str, np.ndarray, list[str]]]:
                                   ("pos_emb", p.pos_emb, [str(i) for i in range(p.block_size)])):
             rows = emb[:, a:b]
             if readout._informative(rows):
-                out.append((f"{kind}[:, {name}]", rows, labels))
+                out.append((f"{kind}[:, {name}]", rows, [_shown(s) for s in labels]))
     return out
 
 
@@ -136,19 +142,31 @@ def ring_figure(t: Trace, plt):
     th = np.linspace(0, 2 * np.pi, 200)
     for ax, (title, pts, labels) in zip(axes[0], sets):
         xy = np.stack([pts @ U, pts @ W], axis=1)                   # (k, 2) in the plane
-        off = np.abs(pts.sum(axis=1)).max()                          # distance off the plane * sqrt(3)
+        off = np.abs(pts.sum(axis=1)).max() / np.sqrt(3)             # largest distance off the plane
+        r = np.linalg.norm(xy, axis=1)
+        scale = np.sqrt(3) / np.median(r[r > 0]) if np.any(r > 0) else 1.0
+        note = ""
+        if abs(np.log10(scale)) > 0.01:                              # e.g. HELLO's pos_emb = 1e6 * tokens
+            xy, off = xy * scale, off * scale
+            note = f", shown x{scale:.3g}"
         ax.plot(np.sqrt(3) * np.cos(th), np.sqrt(3) * np.sin(th), color="0.8", lw=1, ls="--")
         ax.scatter(xy[:, 0], xy[:, 1], c=np.arange(len(xy)), cmap="viridis", s=18, zorder=3)
         step = max(1, int(np.ceil(len(xy) / MAX_TICKS)))
         r = np.linalg.norm(xy, axis=1, keepdims=True)
         lab = xy * (1 + 0.12 / np.maximum(r, 1e-9))
+        groups: dict[tuple, list[str]] = {}                         # coincident points share a label
         for i in range(0, len(xy), step):
-            ax.annotate(labels[i], (lab[i, 0], lab[i, 1]), fontsize=7, ha="center", va="center")
+            groups.setdefault(tuple(np.round(xy[i], 6)), []).append(i)
+        for idx in groups.values():
+            i = idx[0]
+            text = ",".join(labels[j] for j in idx[:4]) + (",…" if len(idx) > 4 else "")
+            ax.annotate(text, (lab[i, 0], lab[i, 1]), fontsize=7, ha="center", va="center")
         lim = max(2.1, float(np.abs(xy).max()) * 1.2)
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        ax.set_title(f"{title}\nprojected on the plane perp. to (1,1,1); off-plane {off:.1e}", fontsize=8)
+        ax.set_title(f"{title}{note}\nprojected on the plane perp. to (1,1,1); off-plane {off:.1e}",
+                     fontsize=8)
         ax.axhline(0, color="0.9", lw=0.5, zorder=0)
         ax.axvline(0, color="0.9", lw=0.5, zorder=0)
     return ("rings", "3-D ring encodings (book fig. 2.7): dashed circle radius sqrt(3)", fig)

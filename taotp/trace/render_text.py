@@ -142,7 +142,9 @@ class TextView:
             tops = readout.top_tokens(logits, self.lens_k)
             segs: Line = [(f"  {label:<8}", "dim")]
             for j, (i, v) in enumerate(tops):
-                segs += [(f" {_q(t.token(i), 6)}", "bold" if j == 0 else ""), (f" {_num(v)}", "dim")]
+                # the runners-up as their gap to the top logit: close calls stay visible
+                val = _num(v) if j == 0 else f"{v - tops[0][1]:+.2g}"
+                segs += [(f" {_q(t.token(i), 6)}", "bold" if j == 0 else ""), (f" {val}", "dim")]
             lines.append(segs)
         return lines
 
@@ -188,7 +190,7 @@ class TextView:
                 out += att
             out.append([("residual stream, slot by slot (nearest by cosine)", "underline")])
             out += self.stream(q)
-            out.append([("logit lens (top tokens, logit)", "underline")])
+            out.append([("logit lens (top token and logit; runners-up: gap to it)", "underline")])
             out += self.lens(q)
             sp = self.spikes_at(q)
             if sp:
