@@ -13,11 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from taotp import load_program
 from taotp.decoding import DecodeRule
 from taotp.engine.reference import forward, layer_norm
 from taotp.errors import InputError, TaotpError
 from taotp.params import Layer, LayerNorm, Params
 from taotp.program import Program
+from taotp.resources import shipped_programs
 from taotp.trace import cache as tcache
 from taotp.trace import readout
 from taotp.trace.cache import forward_with_cache, hook_names, to_json, trace_program
@@ -76,7 +78,35 @@ def random_params(rng, vocab=5, block=8, d=6, heads=2, d_head=3, d_ff=4, layers=
 
 @pytest.fixture(scope="module")
 def sort28():
-    return sort_program()
+    """The shipped SORT (programs/sort.taotp), checked against the book's math above."""
+    prog = load_program("sort")
+    assert np.allclose(prog.params.tok_emb, sort_program().params.tok_emb)
+    return prog
+
+
+# An input each shipped program accepts (the book's examples).
+EXAMPLES = {
+    "hello": "", "min": "6 2 0 12 18 7 12 12", "max": "6 2 0 12 18 7 12 12",
+    "sort": "6 2 12 18 7 0", "add_digit_mod": "48", "add_mod": "12+33=", "add": "45+78=",
+    "search": "1 2 3 4 5 6 1 2 3",
+}
+SMALL = {"add": {"n_digits": "1"}, "add_mod": {"n_digits": "1"}}
+
+
+@pytest.mark.parametrize("name", shipped_programs())
+def test_every_shipped_program_traces(name):
+    prog = load_program(name, SMALL.get(name))
+    text = EXAMPLES.get(name)
+    if text is None:
+        pytest.skip(f"no example input known for {name}")
+    if name in SMALL:
+        text = {"add": "4+7=", "add_mod": "4+7="}[name]
+    t = trace_program(prog, text)
+    assert t.logits.shape == (len(t.ids), prog.params.vocab_size)
+    assert np.array_equal(t.logits, forward(prog.params, t.ids))
+    view = render_plain(t)
+    assert max(len(line) for line in view.splitlines()) <= WIDTH
+    assert view.count("\nstep ") == min(len(t.generated), len(t.ids) - t.prompt_len + 1)
 
 
 # -- the cache --------------------------------------------------------------------------
@@ -259,12 +289,15 @@ def spike_program() -> Program:
                    DecodeRule(steps=lambda k: 1), slots={"value": (0, 1), "ring": (1, 4)})
 
 
-def test_text_view_names_the_fired_spike():
+@pytest.mark.parametrize("tok", range(5))
+def test_text_view_names_the_fired_spike(tok):
     p = spike_program()
-    t = trace_program(p, "c")
-    assert t.generated == [3]
+    t = trace_program(p, "abcde"[tok])
+    assert t.generated == [(tok + 1) % 5]
+    seen = layer_norm(p.params.tok_emb)[:, 0]
+    j = int(np.flatnonzero(np.sort(seen) == seen[tok])[0])     # the spike placed at this token
     text = render_plain(t)
-    assert "spike #" in text and "value ~ 'd'" in text
+    assert f"fired #{j} at {seen[tok]:.6g} (strength 1.00) -> value ~ '{'abcde'[(tok + 1) % 5]}'" in text
 
 
 # -- renderers ----------------------------------------------------------------------------

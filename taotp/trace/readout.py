@@ -147,6 +147,8 @@ class SpikeMLP:
     triples: np.ndarray   # (m,) indices j of the triples that are spikes
     delta: np.ndarray     # (m,) bias offset of each
     values: np.ndarray    # (m, d) the value each spike outputs at its centre: delta * r
+    rows: np.ndarray      # (m,) the one stream dimension a spike reads (fig. 6.1), or -1
+    centres: np.ndarray   # (m,) x_0: the value of that (layer-normed) dimension at the centre
 
 
 def find_spikes(layer: Layer, rtol: float = 1e-9) -> SpikeMLP | None:
@@ -169,7 +171,12 @@ def find_spikes(layer: Layer, rtol: float = 1e-9) -> SpikeMLP | None:
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return None
-    return SpikeMLP(idx, delta[idx], M2[idx, 1] * delta[idx, None])
+    w = M1[:, idx, 0]                                          # (d, k) input weights
+    single = np.count_nonzero(w, axis=0) == 1
+    rows = np.where(single, np.argmax(w != 0, axis=0), -1)
+    wr = w[np.maximum(rows, 0), np.arange(idx.size)]
+    centres = np.where(single, -b1[idx, 0] / np.where(wr != 0, wr, 1), np.nan)
+    return SpikeMLP(idx, delta[idx], M2[idx, 1] * delta[idx, None], rows, centres)
 
 
 @dataclass
@@ -189,9 +196,9 @@ def fired_spikes(spikes: SpikeMLP, pre: np.ndarray) -> list[Fired]:
 
 
 def spike_notes(program, n_spikes: int) -> dict | None:
-    """The spike_mlp builtin's note (Program.notes['spike_mlps']) with n_spikes points, if any."""
+    """The spike_mlp builtin's note (Program.notes['spike_mlps']) for an MLP of n_spikes
+    spikes, if one matches: it holds min_sep, the spikes' half-width."""
     for note in (program.notes or {}).get("spike_mlps", []) or []:
-        pts = note.get("points") if isinstance(note, dict) else None
-        if pts is not None and len(pts) == n_spikes:
+        if isinstance(note, dict) and (note.get("points") == n_spikes or note.get("hidden") == 3 * n_spikes):
             return note
     return None

@@ -72,6 +72,12 @@ class TextView:
         self.points = checkpoints(t)
         self.spikes = [readout.find_spikes(L) for L in t.params.layers]
 
+    def joined(self, toks: list[str]) -> str:
+        """Tokens as the user types them: run together for a chars vocabulary."""
+        if self.t.program.vocab.mode == "chars":
+            return "".join(toks)
+        return " ".join(_tok(s) for s in toks)
+
     # -- pieces ------------------------------------------------------------------------
     def header(self) -> list[Line]:
         t, p = self.t, self.t.params
@@ -84,8 +90,8 @@ class TextView:
              (f"  {_plural(len(p.layers), 'layer')}, {_plural(heads, 'head')}, d_model {p.d_model}",
               "dim")],
             [("slots   ", "dim"), (slots, "")],
-            [("input   ", "dim"), (" ".join(_tok(s) for s in inp), "")],
-            [("output  ", "dim"), (" ".join(_tok(s) for s in out) or "(nothing)", "bold green")],
+            [("input   ", "dim"), (self.joined(inp), "")],
+            [("output  ", "dim"), (self.joined(out) or "(nothing)", "bold green")],
         ]
         if len(t.ids) < t.prompt_len + len(t.generated):
             lines.append([("note    ", "dim"),
@@ -158,17 +164,24 @@ class TextView:
             note = readout.spike_notes(t.program, len(sp.triples))
             if not fired:
                 lines.append([(f"  L{l} mlp: ", "cyan"), (f"no spike fired (of {len(sp.triples)})", "yellow")])
+            if fired:
+                sep = f", min_sep {note['min_sep']:.2g}" if note and "min_sep" in note else ""
+                row = sp.rows[0]
+                reads = f"reads LN'd dim {row}" if row >= 0 and np.all(sp.rows == row) else "reads"
+                seen = t.cache[f"blocks.{l}.ln2.hook_normalized"][q, row] if row >= 0 else None
+                lines.append([(f"  L{l} mlp: ", "cyan"), (f"{len(sp.triples)} spikes{sep}; {reads}", "dim")]
+                             + ([(" = ", ""), (f"{seen:.6g}", "bold")] if seen is not None else []))
             for f in fired[:3]:
                 j = int(np.searchsorted(sp.triples, f.spike))
-                where = f"#{j}"
-                if note is not None:
-                    where += f" at {float(np.asarray(note['points'])[j]):.6g}"
+                at = f" at {sp.centres[j]:.6g}" if np.isfinite(sp.centres[j]) else ""
                 cos = readout.cosine_rows(f.value, t.params.unembedding)
                 best = int(np.argmax(cos))
-                lines.append([(f"  L{l} spike ", "cyan"), (where, "bold"),
-                              (f" of {len(sp.triples)}, strength {f.strength:.2f}", "dim"),
+                lines.append([("    fired ", ""), (f"#{j}", "bold"), (at, ""),
+                              (f" (strength {f.strength:.2f})", "dim"),
                               (" -> value ~ ", ""), (_q(t.token(best)), "bold green"),
                               (f" (cos {cos[best]:.2f})", "dim")])
+            if len(fired) > 3:
+                lines.append([(f"    ... and {len(fired) - 3} more", "dim")])
         return lines
 
     # -- whole view ------------------------------------------------------------------------
