@@ -175,7 +175,7 @@ def find_spikes(layer: Layer, rtol: float = 1e-9) -> SpikeMLP | None:
     single = np.count_nonzero(w, axis=0) == 1
     rows = np.where(single, np.argmax(w != 0, axis=0), -1)
     wr = w[np.maximum(rows, 0), np.arange(idx.size)]
-    centres = np.where(single, -b1[idx, 0] / np.where(wr != 0, wr, 1), np.nan)
+    centres = np.where(single, -b1[idx, 0] / np.where(wr != 0, wr, 1), np.nan) + 0.0  # no -0
     return SpikeMLP(idx, delta[idx], M2[idx, 1] * delta[idx, None], rows, centres)
 
 
