@@ -406,9 +406,10 @@ class Evaluator:
         except (IndexError, TypeError, ValueError) as e:
             raise self.error(target, f"bad index for {self.text_of(target)} (shape {_shape(arr.shape)}): {_describe(e)}",
                              ShapeError) from None
-        val = np.asarray(value, dtype=np.float64) if not isinstance(value, np.ndarray) else value
-        if val.dtype == object or not np.issubdtype(val.dtype, np.number) and val.dtype != bool:
-            raise self.error(target, f"{self.text_of(target)} needs numbers, got {_kind(value)}")
+        try:
+            val = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise self.error(target, f"{self.text_of(target)} needs numbers, got {_kind(value)}") from None
         try:
             ok = np.broadcast_shapes(val.shape, view_shape) == tuple(view_shape)
         except ValueError:
