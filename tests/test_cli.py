@@ -64,6 +64,7 @@ def test_json_output(run):
     (("run", "sort", "--set", "q=1", "-i", "1 0"), "no parameter 'q'"),
     (("run", "sort", "-i", "1 0", "--batch", "-"), "not both"),
     (("compile", "sort", "-o", "x.txt"), ".npz or .json"),
+    (("run", "sort", "-i", "6 2 0", "--dtype", "float32", "--engine", "reference"), "numeric error: overflow"),
 ])
 def test_bad_use_is_a_message_and_a_non_zero_exit(run, args, words):
     r = run(*args)
