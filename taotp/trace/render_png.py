@@ -69,7 +69,8 @@ def attention_figures(t: Trace, plt) -> list[tuple[str, str, object]]:
         cols = min(h, 4)
         rows = int(np.ceil(h / cols))
         size = 2.2 + 0.12 * len(labels)
-        fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 1.2, size * rows), squeeze=False,
+                                 layout="constrained")
         for i, ax in enumerate(axes.flat):
             if i >= h:
                 ax.axis("off")
@@ -96,7 +97,8 @@ def residual_figure(t: Trace, plt) -> tuple[str, str, object]:
     labels = _labels(t)
     n, d = pts[0][1].shape
     w = 1.5 + 0.25 * d + 0.8
-    fig, axes = plt.subplots(1, len(pts), figsize=(max(3.5, w) * len(pts), 1.6 + 0.2 * n), squeeze=False)
+    fig, axes = plt.subplots(1, len(pts), figsize=(max(3.5, w) * len(pts), 1.9 + 0.2 * n), squeeze=False,
+                             layout="constrained")
     for ax, (label, x) in zip(axes[0], pts):
         v = signed_log(x)
         vmax = max(1e-9, float(np.abs(v).max()))   # each panel on its own scale
@@ -114,7 +116,7 @@ def residual_figure(t: Trace, plt) -> tuple[str, str, object]:
         ax.set_xticks(xs, [str(i) for i in xs], fontsize=7)
         cb = fig.colorbar(im, ax=ax, shrink=0.8)
         cb.ax.tick_params(labelsize=7)
-    fig.suptitle("colour: sign(x)·log10(1+|x|)", fontsize=8, y=0.0)
+        cb.set_label("sign(x)·log10(1+|x|)", fontsize=7)
     return ("residual", "Residual stream (slot boundaries marked; dotted line: end of input)", fig)
 
 
@@ -138,7 +140,8 @@ def ring_figure(t: Trace, plt):
     sets = ring_sets(t)
     if not sets:
         return None
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.6 * len(sets), 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.6 * len(sets), 4.8), squeeze=False,
+                             layout="constrained")
     th = np.linspace(0, 2 * np.pi, 200)
     for ax, (title, pts, labels) in zip(axes[0], sets):
         xy = np.stack([pts @ U, pts @ W], axis=1)                   # (k, 2) in the plane
@@ -187,7 +190,7 @@ def png_bytes(fig) -> bytes:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
 
