@@ -38,12 +38,13 @@ def rotation3d(theta):
     A rotation by theta about the (1,1,1) axis (Rodrigues), so it is exact and orthogonal
     and R(0) is the identity."""
     theta = float(theta)
-    u = np.ones(3) / SQRT3
-    ux = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    # Column-vector rotation by +theta about u; ring3d's angle runs the other way round
-    # that axis, and row vectors multiply by the transpose.
-    rot = np.cos(theta) * np.eye(3) + np.sin(theta) * ux + (1 - np.cos(theta)) * np.outer(u, u)
-    r = rot if np.allclose(ring3d(0.3) @ rot, ring3d(0.3 + theta)) else rot.T
+    # ring3d(t) = sqrt(3) (cos t a + sin t b) for the orthonormal pair a, b below; R turns
+    # (a, b) by theta in their plane and keeps the (1,1,1) direction n, so it is orthogonal.
+    a = np.array([1.0, -1.0, 0.0]) / 2 ** 0.5
+    b = np.array([1.0, 1.0, -2.0]) / 6 ** 0.5
+    n = np.ones(3) / SQRT3
+    c, s = np.cos(theta), np.sin(theta)
+    r = np.outer(a, c * a + s * b) + np.outer(b, -s * a + c * b) + np.outer(n, n)
     return np.where(np.abs(r) < 1e-15, 0.0, r)
 
 
