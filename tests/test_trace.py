@@ -375,3 +375,91 @@ def test_pictures_without_matplotlib_name_the_extra(sort28, monkeypatch, tmp_pat
             fn(t, arg)
         assert "taotp[plot]" in str(e.value)
     assert not (tmp_path / "t.html").exists()
+
+
+# -- shipped programs: SEARCH and ADD --------------------------------------------------
+@pytest.fixture(scope="module")
+def add2():
+    return load_program("add", {"n_digits": "2"})
+
+
+@FAST
+@given(a=st.integers(0, 99), b=st.integers(0, 99))
+def test_add_heads_read_the_digits_and_one_spike_per_output_digit(add2, a, b):
+    """§6.8: the digit heads read the input digits at absolute positions; for each output
+    digit exactly one spike fires, and its value is that digit's embedding."""
+    t = trace_program(add2, f"{a:02d}+{b:02d}=")
+    assert add2.vocab.decode(t.generated) == f"{a + b:03d}"
+    digits = {0, 1, 3, 4}                                # "ab+cd=": positions of the digits
+    sp = readout.find_spikes(add2.params.layers[0])
+    pat = t.cache["blocks.0.attn.hook_pattern"]
+    for q, g in t.steps():
+        if q >= len(t.ids):
+            continue
+        read = {int(np.argmax(pat[h, q])) for h in range(pat.shape[0]) if np.argmax(pat[h, q]) != q}
+        assert read == digits and np.all(pat[:, q].max(axis=1) > 0.99)
+        fired = readout.fired_spikes(sp, t.cache["blocks.0.mlp.hook_pre"][q])
+        assert len(fired) == 1 and fired[0].strength > 0.99
+        assert int(np.argmax(readout.cosine_rows(fired[0].value, add2.params.unembedding))) == g
+
+
+@pytest.mark.skipif("search" not in shipped_programs(), reason="programs/search.taotp not written yet")
+@FAST
+@given(data=st.data())
+def test_search_layer0_head_h_looks_h_back(data):
+    """§4.2: in SEARCH's first layer head h attends h positions back."""
+    prog = load_program("search")
+    heads = prog.params.layers[0].n_heads
+    n = data.draw(st.integers(heads, min(prog.params.block_size - 1, 3 * heads + 6)))
+    toks = data.draw(st.lists(st.sampled_from(prog.vocab.tokens[: min(len(prog.vocab), 50)]),
+                              min_size=n, max_size=n))
+    text = "".join(toks) if prog.vocab.mode == "chars" else " ".join(toks)
+    t = trace_program(prog, text)
+    pat = t.cache["blocks.0.attn.hook_pattern"]
+    for h in range(heads):
+        for q in range(h, len(t.ids)):
+            assert pat[h, q, q - h] > 0.99, (h, q)
+
+
+# -- the command line -------------------------------------------------------------------
+def cli(*args):
+    from click.testing import CliRunner
+
+    from taotp.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_json_sort_attends_to_next_larger():
+    r = cli("trace", "sort", "--input", "6 2 12 18 7 0", "--json")
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    assert set(hook_names(1)) <= set(doc["cache"])
+    pat = np.array(doc["cache"]["blocks.0.attn.hook_pattern"])[0]
+    toks = [int(x) for x in doc["tokens"]]
+    inputs = toks[: doc["prompt_len"]]
+    for q in range(doc["prompt_len"] - 1, len(toks) - 1):
+        nxt = min(v for v in inputs if v > toks[q])
+        assert pat[q, inputs.index(nxt)] > 0.99 and toks[q + 1] == nxt
+
+
+def test_cli_text_png_html(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = cli("trace", "add", "--set", "n_digits=2", "--input", "45+78=",
+            "--png", str(tmp_path / "png"), "--html", str(tmp_path / "t.html"))
+    assert r.exit_code == 0, r.output
+    assert "output  123" in r.stdout and "fired #" in r.stdout
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == ["attention_L0.png", "residual.png", "rings.png"]
+    assert (tmp_path / "t.html").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args, message", [
+    (("trace", "sort", "--input", "6 x 0"), "unknown token 'x'"),
+    (("trace", "no_such_program", "--input", "1"), "no_such_program"),
+    (("trace", "sort", "--input", "1 0", "--set", "n=abc"), "n=abc"),
+    (("trace", "add", "--set", "n_digits=1", "--input", "45+78="), "45+78="),
+])
+def test_cli_errors_are_messages(args, message):
+    r = cli(*args)
+    assert r.exit_code == 1
+    assert message in r.output and "Traceback" not in r.output

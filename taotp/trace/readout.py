@@ -20,7 +20,7 @@ from ..engine.reference import layer_norm
 from ..params import Layer, Params
 
 TINY = 1e-12
-EDGE = 1e-9   # a spike this close to its edge outputs only rounding noise: not fired
+EDGE = 1e-4   # a spike this close to its edge (neighbours sit exactly one edge away) is rounding noise
 
 
 # -- slots ---------------------------------------------------------------------------
