@@ -11,7 +11,7 @@ import importlib
 
 from ..errors import UsageError
 
-ENGINES = ("reference",)
+ENGINES = ("reference", "fast")
 
 
 def get_engine(name: str):

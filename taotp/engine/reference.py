@@ -30,7 +30,7 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def attention_pattern(x: np.ndarray, layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Queries, keys, values (n, h, k) and the causal attention weights (n, m, h) of one layer on LN'd x."""
     q, k, v = (np.einsum("nj,hjk->nhk", x, M) for M in (layer.Q, layer.K, layer.V))
-    scores = np.einsum("nhk,mhk->nmh", q, k) / np.sqrt(layer.Q.shape[-1])
+    scores = np.einsum("nhk,mhk->nmh", q, k) / layer.Q.shape[-1] ** 0.5  # a Python float keeps float32
     n = x.shape[0]
     causal = np.tril(np.ones((n, n), dtype=bool))[..., None]
     weights = softmax(np.where(causal, scores, -np.inf), axis=1)

@@ -1,0 +1,448 @@
+"""The fast engine: the book's machine (fig. 1.1), same answers, vectorised.
+
+What it does differently from `reference` (none of it changes the math):
+
+- many prompts at once: prompts are grouped by length and run as one (B, n, d)
+  array, in chunks that bound memory;
+- incremental decoding with a key/value cache (book ex. 1.3): the prompt is run
+  once (prefill), then each step runs only the one new position;
+- only what the output reads: the last layer computes its queries, attention
+  and MLP only at the position whose logits are read, and the final layer norm
+  and unembedding only there;
+- exact zeros dropped: MLP input rows of M1 that are all zero and hidden units
+  whose M2 row is all zero take no part (adding x * 0 changes no sum);
+- the MLP on distinct rows only: its output is a function of the LN'd input
+  restricted to M1's non-zero rows; wide MLPs (the book's spike MLPs, §6.3,
+  thm 6.1) are evaluated once per distinct such row and the result reused,
+  within a batch and across batches (memoised per engine);
+- the params' dtype is kept (float32 stays float32).
+
+Numerics are the book's: LN divides by (std + 1e-10) with std = sqrt(var);
+softmax divides by (sum + 1e-10); scores are divided by sqrt(d_head); causal mask.
+
+Public API: `generate_batch(params, prompts, rule, max_steps=None, stats=None)`,
+`forward_logits(params, tokens_batch)`, and `FastEngine` (keeps the prepared
+weights and the MLP memo across calls) with `Stats` (smallest logit margin,
+softest attention).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..decoding import plan_steps
+from ..errors import InputError, NumericError
+from ..params import Params
+
+EPS = 1e-10
+MEMORY_BUDGET = 256 * 2**20   # bytes of working arrays per chunk
+DEDUP_MIN_WIDTH = 64          # MLPs at least this wide (after dropping zeros) run on distinct rows
+MEMO_MAX_ROWS = 2_000_000     # distinct MLP input rows remembered per layer
+
+
+# -- the machine's pieces (fig. 1.1) -----------------------------------------------
+
+def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
+    """LN over the last axis, the book's way: (x - mean) / (sqrt(var) + 1e-10)."""
+    mean = x.mean(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = x.var(axis=-1, keepdims=True) ** 0.5
+    if not np.isfinite(std).all():
+        raise NumericError(
+            f"a layer norm overflowed: the residual stream's values are too large for "
+            f"{x.dtype} (their variance is not finite){' - try --dtype float64' if x.dtype != np.float64 else ''}")
+    return beta + gamma * (x - mean) / (std + EPS)
+
+
+def _ln_params(ln, dtype):
+    return np.asarray(ln.gamma, dtype=dtype), np.asarray(ln.beta, dtype=dtype)
+
+
+@dataclass
+class _Layer:
+    """One layer's weights, reshaped for batched matmuls, zeros dropped."""
+
+    n_heads: int
+    d_head: int
+    qkv: np.ndarray          # (d, 3 * h * k): Q, K, V side by side
+    P: np.ndarray            # (h * k, d): head outputs -> residual
+    ln1: tuple
+    ln2: tuple
+    mlp_in: np.ndarray       # indices of M1's non-zero rows
+    M1: np.ndarray           # (len(mlp_in), f') non-zero rows, kept units
+    b1: np.ndarray           # (f',)
+    M2: np.ndarray           # (f', d)
+    b2: np.ndarray           # (d,)
+    has_mlp: bool
+    dedup: bool
+    live_heads: np.ndarray   # heads whose V and P are not all zero (for attention stats)
+    memo_keys: np.ndarray | None = None
+    memo_vals: np.ndarray | None = None
+
+
+def _prepare_layer(L, dtype) -> _Layer:
+    h, d, k = L.Q.shape
+    as_ = lambda a: np.ascontiguousarray(a, dtype=dtype)
+    # (h, d, k) -> (d, h*k), head-major columns, as einsum('nj,hjk->nhk') orders them
+    flat = lambda M: np.asarray(M).transpose(1, 0, 2).reshape(d, h * k)
+    qkv = as_(np.concatenate([flat(L.Q), flat(L.K), flat(L.V)], axis=1))
+    P = as_(np.asarray(L.P).transpose(0, 2, 1).reshape(h * k, d))  # einsum('nhk,hdk->nd')
+    M1, b1, M2, b2 = (np.asarray(a) for a in (L.M1, L.b1, L.M2, L.b2))
+    mlp_in = np.flatnonzero(np.any(M1 != 0, axis=1))
+    units = np.flatnonzero(np.any(M2 != 0, axis=1))  # units M2 ignores add exactly 0
+    has_mlp = units.size > 0
+    live = np.flatnonzero([np.any(L.V[i] != 0) and np.any(L.P[i] != 0) for i in range(h)])
+    return _Layer(
+        n_heads=h, d_head=k, qkv=qkv, P=P,
+        ln1=_ln_params(L.ln1, dtype), ln2=_ln_params(L.ln2, dtype),
+        mlp_in=mlp_in, M1=as_(M1[np.ix_(mlp_in, units)]), b1=as_(b1[units]),
+        M2=as_(M2[units]), b2=as_(b2), has_mlp=has_mlp or bool(np.any(b2 != 0)),
+        dedup=units.size >= DEDUP_MIN_WIDTH, live_heads=live,
+    )
+
+
+# -- statistics for `taotp check` -------------------------------------------------------
+
+@dataclass
+class Stats:
+    """What a run saw at the positions whose logits were read.
+
+    margin: the smallest top-1 minus top-2 logit; attention: the smallest max
+    attention weight of any head (V and P not all zero) at those queries, with
+    the layer and head. `*_where` hold (prompt index in the call, step)."""
+
+    margin: float = float("inf")
+    margin_where: tuple | None = None
+    attention: float = float("inf")
+    attention_layer: int | None = None
+    attention_head: int | None = None
+    attention_where: tuple | None = None
+    offset: int = 0  # added to prompt indices (callers that split work into calls)
+
+    def merge_margin(self, logits: np.ndarray, rows: np.ndarray, step: int) -> None:
+        if logits.shape[-1] < 2 or logits.shape[0] == 0:
+            return
+        top2 = np.partition(logits, -2, axis=-1)[:, -2:]
+        m = top2[:, 1] - top2[:, 0]
+        i = int(np.argmin(m))
+        if m[i] < self.margin:
+            self.margin, self.margin_where = float(m[i]), (self.offset + int(rows[i]), step)
+
+    def merge_attention(self, w: np.ndarray, layer: int, heads: np.ndarray, rows: np.ndarray,
+                        step: int) -> None:
+        """w: (T, B, h) attention weights of the read query."""
+        if heads.size == 0 or w.shape[1] == 0:
+            return
+        peak = w.max(axis=0)[:, heads]  # (B, h')
+        b, j = np.unravel_index(int(np.argmin(peak)), peak.shape)
+        if peak[b, j] < self.attention:
+            self.attention = float(peak[b, j])
+            self.attention_layer, self.attention_head = layer, int(heads[j])
+            self.attention_where = (self.offset + int(rows[b]), step)
+
+    def as_dict(self) -> dict:
+        return {
+            "min_margin": None if self.margin == float("inf") else self.margin,
+            "min_margin_at": self.margin_where,
+            "softest_attention": None if self.attention == float("inf") else self.attention,
+            "softest_attention_layer": self.attention_layer,
+            "softest_attention_head": self.attention_head,
+            "softest_attention_at": self.attention_where,
+        }
+
+
+# -- the engine -------------------------------------------------------------------------
+
+class FastEngine:
+    """Prepared weights of one Params; reuse it across calls to keep the MLP memo."""
+
+    def __init__(self, params: Params, memory_budget: int = MEMORY_BUDGET):
+        self.params = params
+        self.dtype = np.result_type(params.tok_emb.dtype, np.float32)
+        dt = self.dtype
+        self.tok_emb = np.ascontiguousarray(params.tok_emb, dtype=dt)
+        self.pos_emb = np.ascontiguousarray(params.pos_emb, dtype=dt)
+        # Tokens with identical unembedding rows tie exactly; np.argmax takes the lowest
+        # id. Scoring each distinct row once (in order of first appearance) keeps that
+        # rule bit-for-bit and lets the margin ignore such harmless ties.
+        U = np.asarray(params.unembedding, dtype=dt)
+        _, first = np.unique(U, axis=0, return_index=True)
+        self.out_ids = np.sort(first)
+        self.unemb_T = np.ascontiguousarray(U[self.out_ids].T)
+        self.lnf = _ln_params(params.lnf, dt)
+        self.layers = [_prepare_layer(L, dt) for L in params.layers]
+        self.memory_budget = memory_budget
+        self._table = None  # layer 0's (token, position) table, built on first use
+
+    # ---- sizes
+    @property
+    def block(self) -> int:
+        return self.pos_emb.shape[0]
+
+    def _chunk_size(self, total_len: int) -> int:
+        """Prompts per chunk so that caches and activations stay within the budget."""
+        d = self.tok_emb.shape[1]
+        item = self.dtype.itemsize
+        per = total_len * d * 4
+        for L in self.layers:
+            hk = L.n_heads * L.d_head
+            per += total_len * (5 * hk + 2 * d) + total_len * L.n_heads * 3
+            if L.has_mlp and not L.dedup:
+                per += total_len * (L.b1.size + L.mlp_in.size) * 2
+        per += self.tok_emb.shape[0] * 3
+        return max(1, int(self.memory_budget // (per * item)))
+
+    # ---- one block of new positions through the stack
+    def _attend(self, L: _Layer, lx, cache_k, cache_v, pos0: int, read_only: bool, pre=None):
+        """Attention for the new positions pos0.. of LN'd rows lx (B, n, d).
+
+        The caches are position-major, (T, k, B, h): every reduction over positions
+        (max, sum of the softmax, the weighted sum of values) then runs across whole
+        contiguous (B * h) slices instead of along a short last axis.
+        `pre` = (q, kv) already projected, (B, nq, h, k) and (B, n, 2, h, k), replaces lx.
+        Returns (B, nq, d) head outputs projected by P (nq = 1 when read_only) and the
+        attention weights of the last query (T', B, h)."""
+        h, k = L.n_heads, L.d_head
+        hk = h * k
+        if pre is not None:
+            q, kv = pre
+            B, n = kv.shape[:2]
+        elif read_only:
+            B, n, d = lx.shape
+            # queries only at the last new position; keys and values at all of them
+            kv = (lx.reshape(B * n, d) @ L.qkv[:, hk:]).reshape(B, n, 2, h, k)
+            q = (lx[:, -1] @ L.qkv[:, :hk]).reshape(B, 1, h, k)
+        else:
+            B, n, d = lx.shape
+            qkv = (lx.reshape(B * n, d) @ L.qkv).reshape(B, n, 3, h, k)
+            q, kv = qkv[:, :, 0], qkv[:, :, 1:]
+        end = pos0 + n
+        N = B * h
+        cache_k[pos0:end] = kv[:, :, 0].transpose(1, 3, 0, 2)      # (n, k, B, h)
+        cache_v[pos0:end] = kv[:, :, 1].transpose(1, 3, 0, 2)
+        keys = cache_k[:end].reshape(end, k, N)
+        vals = cache_v[:end].reshape(end, k, N)
+        nq = q.shape[1]
+        qt = q.transpose(1, 3, 0, 2).reshape(nq, k, N)              # (nq, k, B*h)
+        if nq == 1:  # one query: k multiply-adds over whole (T, B*h) slices
+            scores = keys[:, 0] * qt[0, 0]
+            for j in range(1, k):
+                scores += keys[:, j] * qt[0, j]
+            scores = (scores / k ** 0.5)[None]                       # (1, T, B*h)
+        else:
+            scores = np.einsum("qkn,tkn->qtn", qt, keys) / k ** 0.5  # (nq, T, B*h)
+        if nq > 1:
+            qpos = np.arange(end - nq, end)
+            causal = np.arange(end)[None, :] <= qpos[:, None]        # (nq, T)
+            scores = np.where(causal[:, :, None], scores, -np.inf)
+        e = np.exp(scores - scores.max(axis=1, keepdims=True))
+        w = e / (e.sum(axis=1, keepdims=True) + EPS)
+        z = np.einsum("qtn,tkn->qkn", w, vals)                       # (nq, k, B*h)
+        z = z.reshape(nq, k, B, h).transpose(2, 0, 3, 1).reshape(B, nq, hk)
+        return z @ L.P, w[-1].reshape(end, B, h)
+
+    def _mlp_rows(self, L: _Layer, rows: np.ndarray) -> np.ndarray:
+        """relu(x @ M1 + b1) @ M2 on (N, m) inputs (M1's non-zero rows only), in slices."""
+        f = L.b1.size
+        out = np.empty((rows.shape[0], L.M2.shape[1]), dtype=self.dtype)
+        step = max(1, int(self.memory_budget // (4 * max(f, 1) * self.dtype.itemsize)))
+        for s in range(0, rows.shape[0], step):
+            x = rows[s:s + step]
+            if x.shape[1] <= 4:  # few live inputs: outer products beat a thin matmul
+                hid = x[:, :1] * L.M1[0]
+                for j in range(1, x.shape[1]):
+                    hid += x[:, j:j + 1] * L.M1[j]
+            else:
+                hid = x @ L.M1
+            hid += L.b1
+            np.maximum(hid, 0, out=hid)
+            out[s:s + step] = hid @ L.M2
+        return out
+
+    def _mlp(self, L: _Layer, lx: np.ndarray) -> np.ndarray:
+        """The MLP on LN'd rows (N, d): zeros dropped, distinct rows only when wide."""
+        xin = np.ascontiguousarray(lx[:, L.mlp_in])
+        if not L.dedup or xin.shape[0] < 2:
+            return self._mlp_rows(L, xin) + L.b2
+        m = xin.shape[1]
+        if m == 0:
+            return np.broadcast_to(self._mlp_rows(L, xin[:1]) + L.b2, lx.shape).copy()
+        keys = xin.view(np.dtype((np.void, m * xin.itemsize))).ravel()
+        uk, inv = np.unique(keys, return_inverse=True)
+        vals = np.empty((uk.size, L.M2.shape[1]), dtype=self.dtype)
+        if L.memo_keys is not None and L.memo_keys.size:
+            pos = np.searchsorted(L.memo_keys, uk)
+            pos_c = np.minimum(pos, L.memo_keys.size - 1)
+            hit = L.memo_keys[pos_c] == uk
+        else:
+            pos_c, hit = None, np.zeros(uk.size, dtype=bool)
+        if hit.any():
+            vals[hit] = L.memo_vals[pos_c[hit]]
+        miss = ~hit
+        if miss.any():
+            new_k = uk[miss]
+            new_v = self._mlp_rows(L, new_k.view(self.dtype).reshape(-1, m))
+            vals[miss] = new_v
+            self._remember(L, new_k, new_v)
+        return vals[inv.ravel()] + L.b2
+
+    @staticmethod
+    def _remember(L: _Layer, keys, vals) -> None:
+        if L.memo_keys is None or L.memo_keys.size + keys.size > MEMO_MAX_ROWS:
+            all_k, all_v = keys, vals
+        else:
+            all_k = np.concatenate([L.memo_keys, keys])
+            all_v = np.concatenate([L.memo_vals, vals])
+        order = np.argsort(all_k, kind="stable")
+        L.memo_keys, L.memo_vals = all_k[order], all_v[order]
+
+    def _layer0_table(self):
+        """Layer 0 sees only tok_emb[t] + pos_emb[p]: its residual rows and LN'd queries,
+        keys and values for every (token, position) pair, computed once (None if too big)."""
+        if self._table is None and self.layers:
+            V, d = self.tok_emb.shape
+            T = self.block
+            L = self.layers[0]
+            hk = L.n_heads * L.d_head
+            if V * T * (3 * hk + d) * self.dtype.itemsize > self.memory_budget // 4:
+                self._table = False
+            else:
+                x = (self.tok_emb[:, None, :] + self.pos_emb[None, :, :]).reshape(V * T, d)
+                qkv = (layer_norm(x, *L.ln1) @ L.qkv).reshape(V * T, 3, L.n_heads, L.d_head)
+                self._table = (x, np.ascontiguousarray(qkv[:, 0]), np.ascontiguousarray(qkv[:, 1:]))
+        return self._table or None
+
+    def _embed(self, toks: np.ndarray, pos0: int):
+        """Residual rows (B, n, d) of tokens at positions pos0.., and their table ids."""
+        B, n = toks.shape
+        tab = self._layer0_table()
+        if tab is None:
+            return self.tok_emb[toks] + self.pos_emb[pos0:pos0 + n], None
+        ids = toks * self.block + np.arange(pos0, pos0 + n)
+        return tab[0][ids], ids
+
+    def _forward(self, x: np.ndarray, pos0: int, caches, read_only: bool, stats: Stats | None,
+                 rows: np.ndarray | None, step: int, ids=None) -> np.ndarray:
+        """Run new positions pos0..pos0+n of x (B, n, d) through every layer.
+
+        read_only: the last layer works only at the last new position (its logits are
+        the only ones read); returns the final residual rows (B, n', d). ids: table
+        ids of the rows (see _embed), so layer 0 gathers instead of computing."""
+        last = len(self.layers) - 1
+        for i, L in enumerate(self.layers):
+            ck, cv = caches[i]
+            only_last = read_only and i == last
+            if i == 0 and ids is not None:
+                _, tq, tkv = self._table
+                pre = (tq[ids[:, -1:]] if only_last else tq[ids]), tkv[ids]
+                att, w = self._attend(L, None, ck, cv, pos0, only_last, pre)
+            else:
+                att, w = self._attend(L, layer_norm(x, *L.ln1), ck, cv, pos0, only_last)
+            if stats is not None:
+                stats.merge_attention(w, i, L.live_heads, rows, step)
+            x = (x[:, -1:] if only_last else x) + att
+            if L.has_mlp:
+                B, n, d = x.shape
+                lx = layer_norm(x, *L.ln2).reshape(B * n, d)
+                x = x + self._mlp(L, lx).reshape(B, n, d)
+        return x
+
+    def _logits(self, x_last: np.ndarray) -> np.ndarray:
+        return layer_norm(x_last, *self.lnf) @ self.unemb_T
+
+    def _new_caches(self, B: int, T: int):
+        return [
+            (np.empty((T, L.d_head, B, L.n_heads), self.dtype),
+             np.empty((T, L.d_head, B, L.n_heads), self.dtype))
+            for L in self.layers
+        ]
+
+    # ---- decoding
+    def generate(self, prompts, rule, max_steps: int | None = None,
+                 stats: Stats | None = None) -> list[list[int]]:
+        """Greedy continuations, exactly as reference.generate_batch (prefix added here)."""
+        prefix = [int(t) for t in rule.prefix]
+        seqs = [prefix + [int(t) for t in p] for p in prompts]
+        vocab = self.tok_emb.shape[0]
+        for j, s in enumerate(seqs):
+            for t in s:
+                if not 0 <= t < vocab:
+                    raise InputError(f"token id {t} of input {j} is outside the vocabulary (size {vocab})")
+        groups = defaultdict(list)
+        for j, s in enumerate(seqs):
+            groups[len(s)].append(j)
+        out: list[list[int] | None] = [None] * len(seqs)
+        for n, idx in groups.items():
+            steps = plan_steps(rule, n, self.block, max_steps)
+            if n == 0 and steps > 0:
+                raise InputError("an empty input needs a start token (the program has no prefix)")
+            toks = np.array([seqs[j] for j in idx], dtype=np.int64).reshape(len(idx), n)
+            size = self._chunk_size(n + steps)
+            for s in range(0, len(idx), size):
+                rows = np.asarray(idx[s:s + size])
+                gen = self._generate_group(toks[s:s + size], steps, rule.stop, stats, rows)
+                for j, g in zip(rows, gen):
+                    out[j] = g
+        return out  # type: ignore[return-value]
+
+    def _generate_group(self, toks: np.ndarray, steps: int, stop, stats, rows) -> list[list[int]]:
+        B, n = toks.shape
+        if steps == 0:
+            return [[] for _ in range(B)]
+        caches = self._new_caches(B, n + steps - 1)
+        gen = np.empty((B, steps), dtype=np.int64)
+        length = np.full(B, steps)      # tokens kept per prompt (cut at the stop token)
+        alive = np.arange(B)            # prompts still decoding (indices into this group)
+        x, ids = self._embed(toks, 0)
+        pos0 = 0
+        for step in range(steps):
+            xl = self._forward(x, pos0, caches, True, stats, rows[alive], step, ids)
+            logits = self._logits(xl[:, -1])
+            if not np.all(np.isfinite(logits)):
+                raise NumericError(
+                    "the logits hold NaN or infinity (an overflow in the weights' arithmetic); "
+                    "try --dtype float64 or smaller constants")
+            if stats is not None:
+                stats.merge_margin(logits, rows[alive], step)
+            nxt = self.out_ids[logits.argmax(axis=-1)]
+            gen[alive, step] = nxt
+            if stop is not None:
+                stopped = nxt == stop
+                if stopped.any():
+                    length[alive[stopped]] = step
+                    keep = ~stopped
+                    alive, nxt = alive[keep], nxt[keep]
+                    caches = [(ck[:, :, keep], cv[:, :, keep]) for ck, cv in caches]
+                    if alive.size == 0:
+                        break
+            pos0 += x.shape[1]
+            if step + 1 < steps:
+                x, ids = self._embed(nxt[:, None], pos0)
+        return [gen[b, :length[b]].tolist() for b in range(B)]
+
+    def forward_logits(self, tokens_batch) -> np.ndarray:
+        """Logits (B, n, vocab) at every position of equal-length token sequences."""
+        toks = np.asarray(tokens_batch, dtype=np.int64)
+        if toks.ndim == 1:
+            toks = toks[None]
+        B, n = toks.shape
+        if n > self.block:
+            raise InputError(f"the input is {n} tokens long, but the block size is {self.block}")
+        caches = self._new_caches(B, n)
+        x, ids = self._embed(toks, 0)
+        x = self._forward(x, 0, caches, False, None, None, 0, ids)
+        return layer_norm(x, *self.lnf) @ np.asarray(self.params.unembedding, dtype=self.dtype).T
+
+
+def generate_batch(params: Params, prompts, rule, max_steps=None, stats: Stats | None = None
+                   ) -> list[list[int]]:
+    """Same contract as reference.generate_batch; `stats` (a Stats) is filled if given."""
+    return FastEngine(params).generate(prompts, rule, max_steps, stats)
+
+
+def forward_logits(params: Params, tokens_batch) -> np.ndarray:
+    """Logits (B, n, vocab) for a batch of equal-length token sequences."""
+    return FastEngine(params).forward_logits(tokens_batch)
