@@ -34,6 +34,29 @@ def _num(x: float) -> str:
     return f"{x:.2f}" if abs(x) < 1e4 else f"{x:.1e}"
 
 
+def _words(text: str, style: str) -> Line:
+    """A text as one segment per word (so that a long line can wrap between words)."""
+    words = text.split(" ")
+    return [((" " if i else "") + w, style) for i, w in enumerate(words)]
+
+
+def wrap(line: Line, width: int = WIDTH, indent: int = 8) -> list[Line]:
+    """Break a line between segments so that no piece is wider than `width`;
+    continuation lines are indented."""
+    out: list[Line] = [[]]
+    used = 0
+    for text, style in line:
+        if used + len(text) > width and used > indent:
+            out.append([(" " * indent, "")])
+            used = indent
+            text = text.lstrip(" ")
+        if used + len(text) > width:                 # one segment too long on its own
+            text = text[: max(1, width - used - 1)] + "…"
+        out[-1].append((text, style))
+        used += len(text)
+    return out
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -89,9 +112,9 @@ class TextView:
             [(f"trace {t.program.name}", "bold"),
              (f"  {_plural(len(p.layers), 'layer')}, {_plural(heads, 'head')}, d_model {p.d_model}",
               "dim")],
-            [("slots   ", "dim"), (slots, "")],
-            [("input   ", "dim"), (self.joined(inp), "")],
-            [("output  ", "dim"), (self.joined(out) or "(nothing)", "bold green")],
+            [("slots   ", "dim")] + _words(slots, ""),
+            [("input   ", "dim")] + _words(self.joined(inp), ""),
+            [("output  ", "dim")] + _words(self.joined(out) or "(nothing)", "bold green"),
         ]
         if len(t.ids) < t.prompt_len + len(t.generated):
             lines.append([("note    ", "dim"),
@@ -211,7 +234,7 @@ class TextView:
                 out += sp
         if not steps:
             out += [[], [("no token was generated", "yellow")]]
-        return out
+        return [piece for line in out for piece in wrap(line)]
 
 
 def render_plain(t: Trace, **kw) -> str:
