@@ -302,7 +302,20 @@ def test_text_view_names_the_fired_spike(tok):
 
 # -- renderers ----------------------------------------------------------------------------
 @FAST
-@given(xs=st.lists(st.integers(1, 27), min_size=1, max_size=6, unique=True))
+@given(seed=st.integers(0, 2**31 - 1), words=st.lists(st.text("abcdefghijklmnopqrstuvwxyz", min_size=1,
+                                                               max_size=14), min_size=5, max_size=5, unique=True))
+def test_text_view_fits_80_columns_on_any_program(seed, words):
+    rng = np.random.default_rng(seed)
+    params = random_params(rng, heads=4, layers=3)
+    prog = Program("random", params, Vocab(tuple(words)), DecodeRule(steps=lambda k: 2),
+                   slots={"a_rather_long_slot_name": (0, 3), "b": (3, 6)})
+    text = render_plain(trace_program(prog, " ".join(rng.choice(words, size=5))))
+    assert max(len(line) for line in text.splitlines()) <= WIDTH
+    assert text.count("\nstep ") == 2
+
+
+@FAST
+@given(xs=st.lists(st.integers(1, 27), min_size=1, max_size=27, unique=True))
 def test_text_view_fits_80_columns_and_shows_each_step(sort28, xs):
     t = trace_program(sort28, " ".join(map(str, xs + [0])))
     text = render_plain(t)
