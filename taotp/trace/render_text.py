@@ -73,6 +73,11 @@ def checkpoints(t: Trace) -> list[tuple[str, np.ndarray]]:
     return pts
 
 
+def _cut(text: str, n: int) -> str:
+    """text in a column of width n, with at least one space after it."""
+    return (text if len(text) < n else text[: n - 2] + "…").ljust(n)
+
+
 def _columns(rows: list[list[str]], first: int, col: int, width: int = WIDTH) -> list[list[str]]:
     """Rows of cells (first cell a row label) as text lines; columns beyond the width
     continue in another block below."""
@@ -82,7 +87,7 @@ def _columns(rows: list[list[str]], first: int, col: int, width: int = WIDTH) ->
     for c0 in range(0, ncols, per):
         for r in rows:
             cells = r[1 + c0: 1 + c0 + per]
-            out.append("  " + r[0].ljust(first)[:first] + "".join(c.ljust(col)[:col] for c in cells).rstrip())
+            out.append("  " + _cut(r[0], first) + "".join(_cut(c, col) for c in cells).rstrip())
         out.append("")
     return out[:-1]
 
@@ -99,7 +104,7 @@ class TextView:
         """Tokens as the user types them: run together for a chars vocabulary."""
         if self.t.program.vocab.mode == "chars":
             return "".join(toks)
-        return " ".join(_tok(s) for s in toks)
+        return " ".join(_tok(s, 24) for s in toks)
 
     # -- pieces ------------------------------------------------------------------------
     def header(self) -> list[Line]:
@@ -214,12 +219,12 @@ class TextView:
         steps = t.steps()
         for s, (q, g) in enumerate(steps, 1):
             out.append([])
-            rule = "─" * max(0, WIDTH - 40)
             if q >= len(t.ids):
                 break
-            out.append([(f"step {s}", "bold magenta"), (f"  position {q} ", ""),
-                        (_q(t.token(t.ids[q])), "bold"), ("  ->  ", ""),
-                        (_q(t.token(g)), "bold green"), (f"  {rule}"[: WIDTH - 40], "dim")])
+            head: Line = [(f"step {s}", "bold magenta"), (f"  position {q} ", ""),
+                          (_q(t.token(t.ids[q])), "bold"), ("  ->  ", ""), (_q(t.token(g)), "bold green")]
+            used = sum(len(x) for x, _ in head)
+            out.append(head + [("  " + "─" * max(0, WIDTH - 3 - used), "dim")] if used < WIDTH - 8 else head)
             att = self.attention(q)
             if att:
                 out.append([("attention (position:token weight)", "underline")])
