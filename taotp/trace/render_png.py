@@ -149,7 +149,7 @@ def ring_figure(t: Trace, plt):
         r = np.linalg.norm(xy, axis=1)
         scale = np.sqrt(3) / np.median(r[r > 0]) if np.any(r > 0) else 1.0
         note = ""
-        if abs(np.log10(scale)) > 0.01:                              # e.g. HELLO's pos_emb = 1e6 * tokens
+        if abs(np.log10(scale)) > 0.3:         # far off the ring, e.g. HELLO: pos_emb = 1e6 * tokens
             xy, off = xy * scale, off * scale
             note = f", shown x{scale:.3g}"
         ax.plot(np.sqrt(3) * np.cos(th), np.sqrt(3) * np.sin(th), color="0.8", lw=1, ls="--")
