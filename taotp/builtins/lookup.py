@@ -1,0 +1,192 @@
+"""LOOKUP TABLE's small optimisation (book §3.6, fig. 3.4–3.5) and §3.5's hashing.
+
+The tied construction reads the last l tokens with l heads and adds their hash
+h = sum_p E[k_p] @ M[p] into the residual of the last token; head 0 cleans the
+rest, so the final layer norm sees (h, 0, 0, 0) in d + 3 dimensions and the
+logits are E @ LN(h)[:d]. We fit E (V, d) and M (l, d, d) so that these logits
+pick each key's value: cross-entropy with the closed-form gradient of fig. 3.4,
+plain gradient steps, and E layer-normalised before every step (fig. 3.5, with
+the ERRATA fix `E -= lr * dE`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CompileError
+from ..values import Record
+from . import builtin
+from .random import _int
+
+EPS = 1e-10  # the machine's layer-norm epsilon (DESIGN.md §1)
+PAD = 3      # the position slot's 3 dims, zero after cleanup, still counted by LN
+
+
+def layer_norm_rows(x: np.ndarray) -> np.ndarray:
+    """The machine's layer norm (gamma 1, beta 0) over the last axis."""
+    x0 = x - x.mean(axis=-1, keepdims=True)
+    return x0 / (np.sqrt((x0 ** 2).mean(axis=-1, keepdims=True)) + EPS)
+
+
+def key_hashes(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """h[n] = sum_p E[keys[n, p]] @ M[p]  -> (n, d) (§3.5's hash, one matrix per key position)."""
+    return np.einsum("npd,pdo->no", E[keys], M)
+
+
+def fitted_logits(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Logits (n, V) the built transformer gives on each key: E @ LN((h, 0, 0, 0))[:d]."""
+    h = key_hashes(E, M, keys)
+    full = np.concatenate([h, np.zeros((len(h), PAD))], axis=1)
+    return layer_norm_rows(full)[:, : h.shape[1]] @ E.T
+
+
+def loss_and_grad(E: np.ndarray, M: np.ndarray, keys: np.ndarray, values: np.ndarray):
+    """Summed cross-entropy of `fitted_logits` and its gradients (dE, dM) (fig. 3.4).
+
+    The layer norm runs over D = d + 3 dims, three of them zero (the cleaned
+    position slot): mean m = sum(h)/D, centred h0 = h - m on the d live dims
+    (the padding dims become -m), var = (|h0|^2 + 3 m^2) / D."""
+    n, d = len(keys), E.shape[1]
+    D = d + PAD
+    x = E[keys]                                           # (n, l, d)
+    h = np.einsum("nld,ldo->no", x, M)                    # (n, d)
+    m = h.sum(axis=1, keepdims=True) / D                  # (n, 1)
+    h0 = h - m                                            # (n, d)
+    sd = np.sqrt(((h0 ** 2).sum(axis=1, keepdims=True) + PAD * m ** 2) / D)  # (n, 1)
+    std = sd + EPS
+    u = h0 / std                                          # (n, d) = LN(h)[:d]
+    rows = np.arange(n)
+    dz = u @ E.T                                          # (n, V) logits z; becomes dL/dz in place
+    dz -= dz.max(axis=1, keepdims=True)                   # z - max z
+    z_true = dz[rows, values]
+    np.exp(dz, out=dz)
+    total = dz.sum(axis=1, keepdims=True)
+    loss = float((np.log(total[:, 0]) - z_true).sum())    # logsumexp(z) - z[value]
+    dz /= total                                           # softmax - onehot
+    dz[rows, values] -= 1.0
+    du = dz @ E                                           # (n, d)
+    dstd = -(du * h0).sum(axis=1, keepdims=True) / std ** 2
+    dvar = dstd / (2 * np.maximum(sd, EPS))
+    dh0 = du / std + dvar * 2 * h0 / D                    # through u and |h0|^2
+    dm = dvar * 2 * PAD * m / D - dh0.sum(axis=1, keepdims=True)  # through 3 m^2 and h0 = h - m
+    dh = dh0 + dm / D                                     # m = sum(h) / D
+
+    dM = np.einsum("no,nld->ldo", dh, x)
+    dE = dz.T @ u                                         # E as the unembedding
+    np.add.at(dE, keys, np.einsum("no,ldo->nld", dh, M))  # E as the keys' embeddings
+    return loss, (dE, dM)
+
+
+def _check_table(keys, values, vocab_size):
+    keys = np.asarray(keys)
+    values = np.asarray(values)
+    if keys.ndim != 2 or keys.shape[0] == 0 or keys.shape[1] == 0:
+        raise CompileError(f"lookup: keys must be a non-empty (entries, key_len) array, got shape {keys.shape}")
+    if values.shape != (keys.shape[0],):
+        raise CompileError(f"lookup: values must have shape ({keys.shape[0]},), got {values.shape}")
+    for name, a in (("keys", keys), ("values", values)):
+        if not np.all(a == np.round(a)):
+            raise CompileError(f"lookup: {name} must be token ids (integers)")
+        if a.min() < 0 or a.max() >= vocab_size:
+            raise CompileError(f"lookup: {name} must be token ids in [0, {vocab_size}), "
+                               f"got {int(a.min())}..{int(a.max())}")
+    return keys.astype(np.int64), values.astype(np.int64)
+
+
+def fit(keys, values, vocab_size: int, tok_dims: int, iters: int, lr: float, seed: int,
+        init_std: float = 0.1, progress=None):
+    """Fig. 3.5/3.6: E, M ~ N(0, init_std^2); `iters` steps of E <- LN(E), gradient step.
+
+    Returns (E layer-normalised, M, losses per step)."""
+    rng = np.random.default_rng(seed)
+    E = rng.normal(0.0, init_std, (vocab_size, tok_dims))
+    M = rng.normal(0.0, init_std, (keys.shape[1], tok_dims, tok_dims))
+    losses = np.empty(iters)
+    for i in range(iters):
+        E = layer_norm_rows(E)
+        loss, (dE, dM) = loss_and_grad(E, M, keys, values)
+        if not np.isfinite(loss):
+            raise CompileError(f"lookup_fit diverged at step {i} (loss {loss}); try a smaller lr")
+        E -= lr * dE
+        M -= lr * dM
+        losses[i] = loss
+        if progress is not None:
+            progress.update()
+            if i % 20 == 0 or i == iters - 1:
+                progress.set_postfix(f"loss={loss:.4g}")
+    return layer_norm_rows(E), M, losses
+
+
+@builtin("lookup_fit", context=True)
+def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=2000, lr=1e-3, seed=0) -> Record:
+    """Fit LOOKUP TABLE's token embeddings and hash matrices (§3.6).
+
+    Returns a record: E (vocab_size, tok_dims) layer-normalised token embeddings,
+    M (key_len, tok_dims, tok_dims) hash matrices (key position p is hashed by M[p]),
+    loss (final summed cross-entropy), fit_accuracy (fraction of keys whose fitted
+    logits already pick their value)."""
+    vocab_size = _int(vocab_size, "lookup_fit: vocab_size")
+    tok_dims = _int(tok_dims, "lookup_fit: tok_dims")
+    iters = _int(iters, "lookup_fit: iters")
+    lr = float(lr)
+    if tok_dims < 2:
+        raise CompileError(f"lookup_fit: tok_dims must be at least 2 (a layer-normed row needs 2), got {tok_dims}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise CompileError(f"lookup_fit: lr must be a positive number, got {lr}")
+    keys, values = _check_table(keys, values, vocab_size)
+    with ctx.progress(iters, desc=f"lookup fit ({len(keys)} entries, {tok_dims} dims)") as bar:
+        E, M, losses = fit(keys, values, vocab_size, tok_dims, iters, lr, _int(seed, "seed"), progress=bar)
+    acc = float(np.mean(fitted_logits(E, M, keys).argmax(axis=1) == values))
+    loss = float(losses[-1]) if iters else float("nan")
+    ctx.notes["lookup_fit"] = {"entries": int(len(keys)), "tok_dims": tok_dims, "iters": iters,
+                               "final_loss": loss, "fit_accuracy": acc}
+    return Record("lookup_fit", E=E, M=M, loss=loss, fit_accuracy=acc)
+
+
+@builtin("key_hashes")
+def key_hashes_builtin(E, M, keys) -> np.ndarray:
+    """§3.5's hash of each key: row n is sum_p E[keys[n, p]] @ M[p]  -> (entries, d)."""
+    E, M, keys = np.asarray(E, float), np.asarray(M, float), np.asarray(keys)
+    if E.ndim != 2 or M.ndim != 3 or keys.ndim != 2:
+        raise CompileError(f"key_hashes: want E (V, d), M (l, d, o), keys (n, l); "
+                           f"got {E.shape}, {M.shape}, {keys.shape}")
+    if M.shape[0] != keys.shape[1] or M.shape[1] != E.shape[1]:
+        raise CompileError(f"key_hashes: M {M.shape} does not fit keys of length {keys.shape[1]} "
+                           f"and E of width {E.shape[1]}")
+    keys, _ = _check_table(keys, np.zeros(len(keys)), E.shape[0])
+    return key_hashes(E, M, keys)
+
+
+@builtin("scatter_add")
+def scatter_add(n, index, rows) -> np.ndarray:
+    """An (n, ...) zero array with rows[i] added at row index[i] (repeats accumulate),
+    e.g. §3.5's out_emb[v] = sum of the hashes of the keys whose value is v."""
+    n = _int(n, "scatter_add: n")
+    rows, index = np.asarray(rows, float), np.asarray(index)
+    if index.ndim != 1 or len(index) != len(rows):
+        raise CompileError(f"scatter_add: index must be 1-D with one entry per row "
+                           f"({len(rows)}), got shape {index.shape}")
+    if len(index) and (not np.all(index == np.round(index)) or index.min() < 0 or index.max() >= n):
+        raise CompileError(f"scatter_add: index entries must be integers in [0, {n})")
+    out = np.zeros((n,) + rows.shape[1:])
+    np.add.at(out, index.astype(np.int64), rows)
+    return out
+
+
+@builtin("rotation3d_solved")
+def rotation3d_solved(theta) -> np.ndarray:
+    """The shift matrix exactly as fig. 3.1 computes it: solve T R = S for the ring points
+    at t = 0, 1, 2 and their turns by theta (so ring3d(t) @ R == ring3d(t + theta)).
+
+    The three points lie in one plane, so the system is singular and the solution's
+    (1,1,1) part is rounding noise (harmless: every ring point lies in the plane). Its
+    exact zeros are what the book's non-zero counts (SEARCH, LOOKUP TABLE) saw; use
+    `rotation3d` for the exact rotation."""
+    from .encodings import ring3d
+
+    t = np.arange(3.0)
+    try:
+        return np.linalg.solve(ring3d(t), ring3d(t + float(theta)))
+    except np.linalg.LinAlgError:
+        raise CompileError("rotation3d_solved: this machine's solver refused fig. 3.1's singular "
+                           "system; use rotation3d instead") from None
