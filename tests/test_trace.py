@@ -205,18 +205,31 @@ def test_cosine_is_scale_free_and_bounded(seed, scale):
     assert readout.cosine_rows(rows[i] * scale, rows)[i] == pytest.approx(1.0)
 
 
-def test_unwritten_slot_reads_as_tokens_of_a_same_width_slot():
-    """SEARCH-like layout (§4.2): slot t1 is only ever written by a head copying tokens."""
-    vocab = Vocab(tuple("abcd"))
-    tok = np.zeros((4, 6))
-    tok[:, :3] = ring(2 * np.pi * np.arange(4) / 4)
-    params = Params(tok, np.zeros((5, 6)), []).validate()
-    prog = Program("x", params, vocab, slots={"t0": (0, 3), "t1": (3, 6)})
-    dicts = readout.slot_dictionaries(prog, readout.slot_layout(prog))
-    assert [d.kind for d in dicts["t1"]] == ["tok@t0"]
-    x = np.concatenate([tok[1, :3], tok[3, :3] * 7])
+@FAST
+@given(k=st.integers(1, 4), picks=st.lists(st.integers(0, 5), min_size=5, max_size=5))
+def test_unwritten_slots_read_as_tokens_of_a_token_slot(k, picks):
+    """SEARCH-like layout (§4.2): slot `mem` (k token widths) and slot `pos` are only ever
+    written by heads copying tokens; they read as the tokens of slot `tok`."""
+    v = 6
+    d = 3 + 3 * k + 3
+    tok = np.zeros((v, d))
+    tok[:, :3] = ring(2 * np.pi * np.arange(v) / v)
+    pos = np.zeros((5, d))
+    pos[:, -3:] = ring(2 * np.pi * np.arange(5) / 5)
+    prog = Program("x", Params(tok, pos, []).validate(), Vocab(tuple("abcdef")),
+                   slots={"tok": (0, 3), "mem": (3, 3 + 3 * k), "pos": (3 + 3 * k, d)})
+    rs = readout.readers(prog)
+    mem = ["mem"] if k == 1 else [f"mem.{i}" for i in range(k)]       # a same-width slot stays whole
+    assert [r.label for r in rs] == ["tok"] + mem + ["pos"]
+    assert [dd.kind for dd in rs[-1].dicts] == ["pos", "tok@tok"]
+    x = np.concatenate([tok[picks[0], :3] * (1 + i) for i in range(k + 2)])  # token picks[0] everywhere ...
+    for i in range(k + 2):
+        x[3 * i: 3 * i + 3] = tok[picks[i % 5], :3] * (1 + i)                # ... then token picks[i]
     r = readout.read_stream(prog, x)
-    assert r["t0"][0].label == "b" and r["t1"][0].label == "d"
+    assert r["tok"][0].label == "abcdef"[picks[0]]
+    for i, label in enumerate(mem):
+        assert r[label][-1].label == "abcdef"[picks[(i + 1) % 5]]
+    assert r["pos"][1].kind == "tok@tok" and r["pos"][1].label == "abcdef"[picks[(k + 1) % 5]]
 
 
 @FAST

@@ -46,33 +46,59 @@ class Dictionary:
 
 
 @dataclass
+class Reader:
+    """One row of the readout: the stream's [start, stop) read against `dicts`."""
+
+    label: str         # the slot's name, or name.i for the i-th part of a wide slot
+    start: int
+    stop: int
+    dicts: list[Dictionary]
+
+
+@dataclass
 class Reading:
     kind: str
     label: str
     score: float       # cosine similarity in [-1, 1]
 
 
-def slot_dictionaries(program, slots: dict[str, tuple[int, int]]) -> dict[str, list[Dictionary]]:
-    """For each slot, what its vectors can be read as: tokens, positions, or (for a
-    slot no embedding writes) the tokens of another slot of the same width."""
+def readers(program, slots: dict[str, tuple[int, int]] | None = None) -> list[Reader]:
+    """How each slot is read: as tokens (tok_emb restricted to it), as positions
+    (pos_emb restricted), and, when no token encoding is written there, as the
+    tokens of a token slot of the same width. A slot k times as wide as a token
+    slot and written by no token encoding (SEARCH's memory of the previous tokens,
+    §4.2) is read as k parts."""
     p: Params = program.params
+    slots = slots or slot_layout(program)
     toks = [str(t) for t in program.vocab.tokens]
     poss = [str(i) for i in range(p.block_size)]
-    out: dict[str, list[Dictionary]] = {}
+    own: dict[str, list[Dictionary]] = {}
     for name, (a, b) in slots.items():
         ds = []
         if _informative(p.tok_emb[:, a:b]):
             ds.append(Dictionary("tok", p.tok_emb[:, a:b], toks))
         if _informative(p.pos_emb[:, a:b]):
             ds.append(Dictionary("pos", p.pos_emb[:, a:b], poss))
-        out[name] = ds
+        own[name] = ds
+    token_slots = [(n, a, b) for n, (a, b) in slots.items() if any(d.kind == "tok" for d in own[n])]
+    out: list[Reader] = []
     for name, (a, b) in slots.items():
-        if out[name]:
+        ds = list(own[name])
+        if any(d.kind == "tok" for d in ds):
+            out.append(Reader(name, a, b, ds))
             continue
-        for other, (c, e) in slots.items():
-            if other != name and e - c == b - a and any(d.kind == "tok" for d in out[other]):
-                out[name].append(Dictionary(f"tok@{other}", p.tok_emb[:, c:e], toks))
-                break
+        same = next(((n, c, e) for n, c, e in token_slots if e - c == b - a), None)
+        part = next(((n, c, e) for n, c, e in token_slots if (b - a) % (e - c) == 0), None)
+        if same is not None:
+            n, c, e = same
+            out.append(Reader(name, a, b, ds + [Dictionary(f"tok@{n}", p.tok_emb[:, c:e], toks)]))
+        elif part is not None and not ds:
+            n, c, e = part
+            w = e - c
+            for i, s in enumerate(range(a, b, w)):
+                out.append(Reader(f"{name}.{i}", s, s + w, [Dictionary(f"tok@{n}", p.tok_emb[:, c:e], toks)]))
+        else:
+            out.append(Reader(name, a, b, ds))
     return out
 
 
@@ -110,11 +136,10 @@ def read_vector(v: np.ndarray, dicts: list[Dictionary]) -> list[Reading]:
     return out
 
 
-def read_stream(program, x: np.ndarray, slots=None, dicts=None) -> dict[str, list[Reading]]:
-    """One residual vector (d,) read slot by slot."""
-    slots = slots or slot_layout(program)
-    dicts = dicts or slot_dictionaries(program, slots)
-    return {name: read_vector(x[a:b], dicts[name]) for name, (a, b) in slots.items()}
+def read_stream(program, x: np.ndarray, rs: list[Reader] | None = None) -> dict[str, list[Reading]]:
+    """One residual vector (d,) read slot by slot: {reader label: best match per dictionary}."""
+    rs = rs or readers(program)
+    return {r.label: read_vector(x[r.start:r.stop], r.dicts) for r in rs}
 
 
 # -- logit lens --------------------------------------------------------------------------

@@ -96,7 +96,7 @@ class TextView:
     def __init__(self, t: Trace, top_heads: int = 4, min_weight: float = 0.01, lens_k: int = 3):
         self.t, self.top_heads, self.min_weight, self.lens_k = t, top_heads, min_weight, lens_k
         self.slots = readout.slot_layout(t.program)
-        self.dicts = readout.slot_dictionaries(t.program, self.slots)
+        self.readers = readout.readers(t.program, self.slots)
         self.points = checkpoints(t)
         self.spikes = [readout.find_spikes(L) for L in t.params.layers]
 
@@ -150,10 +150,11 @@ class TextView:
     def stream(self, q: int) -> list[Line]:
         header = ["slot"] + [label for label, _ in self.points]
         rows = []
-        for name, (a, b) in self.slots.items():
-            readers = self.dicts[name] or [None]
-            for d in readers:
-                row = [f"{name}" if d is readers[0] else ""]
+        for rd in self.readers:
+            a, b = rd.start, rd.stop
+            dicts = rd.dicts or [None]
+            for d in dicts:
+                row = [rd.label if d is dicts[0] else ""]
                 for _, x in self.points:
                     v = x[q, a:b]
                     if b - a == 1:            # a 1-wide slot holds a number: show it
