@@ -31,16 +31,17 @@ def command(program, text, sets, as_json, png_dir, html_file, color):
     prog = load(program, sets)
     t = trace_program(prog, text)
     wrote = []
-    if png_dir is not None:
-        from ..trace.render_png import save_pngs
-
-        paths = save_pngs(t, png_dir)
-        wrote.append(f"wrote {len(paths)} pictures to {png_dir}: " + ", ".join(p.name for p in paths))
-    if html_file is not None:
+    if png_dir is not None or html_file is not None:
         from ..trace.render_html import save_html
+        from ..trace.render_png import rendered, save_pngs
 
-        save_html(t, html_file)
-        wrote.append(f"wrote {html_file}")
+        pics = rendered(t)                       # drawn once for both
+        if png_dir is not None:
+            paths = save_pngs(t, png_dir, pics)
+            wrote.append(f"wrote {len(paths)} pictures to {png_dir}: " + ", ".join(p.name for p in paths))
+        if html_file is not None:
+            save_html(t, html_file, pics)
+            wrote.append(f"wrote {html_file}")
     if as_json:
         click.echo(json.dumps(to_json(t), allow_nan=False))
     else:

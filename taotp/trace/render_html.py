@@ -21,8 +21,8 @@ img { max-width: 100%; border: 1px solid #ddd; }
 """
 
 
-def page(t: Trace) -> str:
-    pics = rendered(t)  # first: fails clearly when matplotlib is missing
+def page(t: Trace, pics=None) -> str:
+    pics = rendered(t) if pics is None else pics  # first: fails clearly without matplotlib
     title = f"taotp trace: {t.program.name}"
     parts = [
         "<!DOCTYPE html>",
@@ -40,9 +40,9 @@ def page(t: Trace) -> str:
     return "\n".join(parts) + "\n"
 
 
-def save_html(t: Trace, path) -> Path:
+def save_html(t: Trace, path, pics=None) -> Path:
     p = Path(path)
-    text = page(t)
+    text = page(t, pics)
     try:
         p.write_text(text, encoding="utf-8")
     except OSError as e:

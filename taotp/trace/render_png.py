@@ -200,10 +200,10 @@ def rendered(t: Trace) -> list[tuple[str, str, bytes]]:
     return [(stem, cap, png_bytes(fig)) for stem, cap, fig in figures(t)]
 
 
-def save_pngs(t: Trace, directory) -> list[Path]:
-    """Write every picture as DIR/<stem>.png; return the paths."""
+def save_pngs(t: Trace, directory, pics=None) -> list[Path]:
+    """Write every picture (or the already `rendered` pics) as DIR/<stem>.png; return the paths."""
     d = Path(directory)
-    pics = rendered(t)
+    pics = rendered(t) if pics is None else pics
     try:
         d.mkdir(parents=True, exist_ok=True)
         paths = []
