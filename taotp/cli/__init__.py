@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import TaotpError
 
 # Command modules, each defining `command` (a click.Command).
-COMMANDS = ["run", "compile", "params", "programs", "trace"]
+COMMANDS = ["run", "compile", "params", "programs", "trace", "check"]
 
 
 class TaotpGroup(click.Group):

@@ -1,0 +1,254 @@
+"""Check a program against its spec (`taotp check`), usable from Python:
+
+    import taotp
+    from taotp.check import check
+    result = check(taotp.load_program("add", {"n_digits": 2}), exhaustive=True)
+    result.ok, result.passed, result.failures[:3], result.stats
+
+Inputs come from the spec (taotp.specs): every input (`exhaustive`) or `samples`
+random ones (seeded). They run in chunks through the engine (the fast one by
+default, reusing its prepared weights and MLP memo across chunks); each output is
+compared with the spec's reference. The fast engine also reports the smallest
+logit margin (top-1 minus top-2) and the softest attention it saw at the read
+positions, and the input where each happened.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import specs
+from .decoding import plan_steps
+from .errors import InputError, NumericError, TaotpError, UsageError
+from .progress import Progress
+from .strategies import spec_of
+
+EXHAUSTIVE_LIMIT = 10**7   # refuse larger --exhaustive runs
+CHUNK = 50_000             # inputs per engine call
+SHOW_FAILURES = 5
+
+
+@dataclass
+class Failure:
+    input: str
+    expected: str
+    actual: str
+
+    def as_dict(self) -> dict:
+        return {"input": self.input, "expected": self.expected, "actual": self.actual}
+
+
+@dataclass
+class CheckResult:
+    program: str
+    spec: str
+    mode: str                 # "exhaustive" | "samples"
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    failures: list[Failure] = field(default_factory=list)   # the first few
+    stats: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    engine: str = "fast"
+    dtype: str = "float64"
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.total > 0
+
+    def as_dict(self) -> dict:
+        return {
+            "program": self.program, "spec": self.spec, "mode": self.mode, "engine": self.engine,
+            "dtype": self.dtype, "total": self.total, "passed": self.passed, "failed": self.failed,
+            "ok": self.ok, "failures": [f.as_dict() for f in self.failures], **self.stats,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _inputs(spec, settings, exhaustive: bool, samples: int | None, seed: int, limit: int):
+    """(total, iterator of input texts)."""
+    if exhaustive:
+        size = spec.space_size(settings)
+        if size is None:
+            raise UsageError(f"spec {spec.name!r} cannot enumerate its inputs; use --samples N instead")
+        if size > limit:
+            shown = f"{size:,}" if size < 10**15 else f"about {float(size):.2e}"
+            raise UsageError(
+                f"the input space of spec {spec.name!r} has {shown} inputs, more than the "
+                f"--exhaustive limit of {limit:,}; use --samples N instead")
+        return size, iter(spec.enumerate(settings))
+    n = 1000 if samples is None else samples
+    if n < 1:
+        raise UsageError("--samples must be at least 1")
+    size = spec.space_size(settings)
+    if size is not None and size <= n:  # fewer inputs than samples: check them all
+        return size, iter(spec.enumerate(settings))
+    if spec.sample is not None:
+        rng = np.random.default_rng(seed)
+        return n, (spec.sample(settings, rng) for _ in range(n))
+    return n, iter(_hypothesis_examples(spec.strategy(settings), n, seed))
+
+
+def _hypothesis_examples(strategy, n: int, seed: int) -> list:
+    """n examples drawn from a Hypothesis strategy (for specs without a sampler)."""
+    from hypothesis import HealthCheck, given, settings, seed as hseed
+
+    out = []
+
+    @hseed(seed)
+    @settings(max_examples=n, database=None, deadline=None, derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(x):
+        out.append(x)
+
+    collect()
+    return out[:n]
+
+
+class _Encoder:
+    """Program.encode with the vocabulary index built once (fast for millions of inputs)."""
+
+    def __init__(self, program):
+        self.program = program
+        self.index = program.vocab.index
+        self.fast = program.vocab.mode == "chars" and all(len(t) == 1 for t in program.vocab.tokens) \
+            and not program.input_patterns
+
+    def __call__(self, text: str) -> list[int]:
+        if self.fast:
+            try:
+                return [self.index[c] for c in text]
+            except KeyError:
+                pass  # let Program.encode word the error
+        return self.program.encode(text)
+
+
+def _run_chunk(runner, program, prompts, dtype):
+    with np.errstate(over="raise", invalid="raise"):
+        try:
+            return runner(prompts)
+        except FloatingPointError as e:
+            raise NumericError(f"{e} while running in {np.dtype(dtype).name}") from None
+
+
+def check(program, exhaustive: bool = False, samples: int | None = None, seed: int = 0,
+          engine: str = "fast", dtype=np.float64, progress: bool = True,
+          limit: int = EXHAUSTIVE_LIMIT, show: int = SHOW_FAILURES, chunk: int = CHUNK) -> CheckResult:
+    """Run `program` on its spec's inputs and compare with the spec's reference."""
+    from .engine import get_engine
+    from .engine.fast import FastEngine, Stats
+
+    spec = spec_of(program)
+    settings = specs.settings_of(program)
+    total, texts = _inputs(spec, settings, exhaustive, samples, seed, limit)
+    dtype = np.dtype(dtype)
+    params = program.params if dtype == np.float64 else program.params.astype(dtype)
+    result = CheckResult(program.name, spec.name, "exhaustive" if exhaustive else "samples",
+                         engine=engine, dtype=dtype.name)
+    stats = Stats() if engine == "fast" else None
+    if engine == "fast":
+        fast = FastEngine(params)
+        runner = lambda prompts: fast.generate(prompts, program.rule, stats=stats)
+    else:
+        gen = get_engine(engine).generate_batch
+        runner = lambda prompts: gen(params, prompts, program.rule)
+    encode = _Encoder(program)
+    decode = program.vocab.decode
+    block, prefix = program.params.block_size, len(program.rule.prefix)
+    where_margin = where_attn = None
+    start = time.perf_counter()
+
+    def fail(text, expected, actual):
+        result.failed += 1
+        if len(result.failures) < show:
+            result.failures.append(Failure(text, expected, actual))
+
+    with Progress(total, f"check {program.name}", enabled=progress, unit="inputs") as bar:
+        done = 0
+        while True:
+            batch = [t for _, t in zip(range(chunk), texts)]
+            if not batch:
+                break
+            expected = [spec.reference(settings, t) for t in batch]
+            prompts, keep = [], []
+            for i, t in enumerate(batch):
+                try:
+                    ids = encode(t)
+                    plan_steps(program.rule, len(ids) + prefix, block, None)
+                except InputError as e:
+                    fail(t, expected[i], f"<input rejected: {e.message}>")
+                    continue
+                prompts.append(ids)
+                keep.append(i)
+            if stats is not None:
+                stats.offset = done
+            try:
+                outs = _run_chunk(runner, program, prompts, dtype) if prompts else []
+            except NumericError as e:
+                for i in keep:
+                    fail(batch[i], expected[i], f"<{e.kind}: {e.message}>")
+                outs = None
+            if outs is not None:
+                for i, ids in zip(keep, outs):
+                    got = decode(ids)
+                    if got == expected[i]:
+                        result.passed += 1
+                    else:
+                        fail(batch[i], expected[i], got)
+            if stats is not None:
+                # remember the inputs behind the extremes while their chunk is at hand
+                if stats.margin_where and stats.margin_where[0] >= done and where_margin != stats.margin_where:
+                    where_margin = stats.margin_where
+                    margin_text = _text_at(batch, keep, stats.margin_where[0] - done)
+                if stats.attention_where and stats.attention_where[0] >= done and where_attn != stats.attention_where:
+                    where_attn = stats.attention_where
+                    attn_text = _text_at(batch, keep, stats.attention_where[0] - done)
+            done += len(batch)
+            result.total = done
+            bar.update(len(batch))
+            bar.set_postfix(f"failed {result.failed:,}")
+    result.seconds = time.perf_counter() - start
+    if stats is not None:
+        d = stats.as_dict()
+        result.stats = {
+            "min_margin": d["min_margin"],
+            "min_margin_input": margin_text if where_margin else None,
+            "min_margin_step": where_margin[1] if where_margin else None,
+            "softest_attention": d["softest_attention"],
+            "softest_attention_layer": d["softest_attention_layer"],
+            "softest_attention_head": d["softest_attention_head"],
+            "softest_attention_input": attn_text if where_attn else None,
+            "softest_attention_step": where_attn[1] if where_attn else None,
+        }
+    return result
+
+
+def _text_at(batch, keep, j):
+    """The input text of the j-th prompt that ran in a chunk."""
+    return batch[keep[j]] if 0 <= j < len(keep) else None
+
+
+def format_result(r: CheckResult) -> str:
+    """The human-readable report `taotp check` prints."""
+    lines = [f"{r.program} (spec {r.spec}, {r.mode}, engine {r.engine}, {r.dtype}): "
+             f"{r.passed:,} passed, {r.failed:,} failed of {r.total:,} in {r.seconds:.1f}s"]
+    for f in r.failures:
+        lines.append(f"  FAIL {f.input!r}: expected {f.expected!r}, got {f.actual!r}")
+    if r.failed > len(r.failures):
+        lines.append(f"  ... and {r.failed - len(r.failures):,} more failures")
+    s = r.stats
+    if s.get("min_margin") is not None:
+        lines.append(f"smallest logit margin (top-1 minus top-2): {s['min_margin']:.6g}"
+                     f" on {s['min_margin_input']!r} (output token {s['min_margin_step']})")
+    if s.get("softest_attention") is not None:
+        lines.append(f"softest attention (smallest max weight of a head): {s['softest_attention']:.12g}"
+                     f" at layer {s['softest_attention_layer']} head {s['softest_attention_head']}"
+                     f" on {s['softest_attention_input']!r} (output token {s['softest_attention_step']})")
+    elif r.engine != "fast":
+        lines.append("(margins and attention statistics are reported by the fast engine only)")
+    lines.append("OK" if r.ok else "FAILED")
+    return "\n".join(lines)
