@@ -6,7 +6,9 @@ when the language is installed, compiled from programs/*.taotp."""
 from __future__ import annotations
 
 import json
+import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,102 +86,44 @@ def sort28():
     return prog
 
 
-# An input each shipped program accepts (the book's examples).
+# An input each shipped program accepts (the book's examples), with small settings;
+# a program whose header shows `taotp run NAME --set K=V --input "..."` is run that way.
 EXAMPLES = {
     "hello": "", "min": "6 2 0 12 18 7 12 12", "max": "6 2 0 12 18 7 12 12",
-    "sort": "6 2 12 18 7 0", "add_digit_mod": "48", "add_mod": "12+33=", "add": "45+78=",
+    "sort": "6 2 12 18 7 0", "add_digit_mod": "48", "add_mod": "4+7=", "add": "4+7=",
     "search": "1 2 3 4 5 6 1 2 3",
 }
-SMALL = {"add": {"n_digits": "1"}, "add_mod": {"n_digits": "1"}}
+SMALL = {"add": {"n_digits": "1"}, "add_mod": {"n_digits": "1"},
+         "search": {"vocab_size": "10", "prefix_len": "3"}}
+REPO = Path(__file__).resolve().parent.parent
+RUN_LINE = re.compile(r'taotp run (\S+)((?:\s+--set\s+\S+)*)\s+--input\s+"([^"]*)"')
+
+
+def example_of(name: str):
+    """(settings, input) for a shipped program, or None when no example is known."""
+    from taotp.resources import programs_dir
+
+    for m in RUN_LINE.finditer((programs_dir() / f"{name}.taotp").read_text()):
+        if m.group(1) == name:
+            sets = dict(kv.split("=", 1) for kv in m.group(2).split() if kv != "--set")
+            return sets, m.group(3)
+    return (SMALL.get(name, {}), EXAMPLES[name]) if name in EXAMPLES else None
 
 
 @pytest.mark.parametrize("name", shipped_programs())
-def test_every_shipped_program_traces(name):
-    prog = load_program(name, SMALL.get(name))
-    text = EXAMPLES.get(name)
-    if text is None:
+def test_every_shipped_program_traces(name, monkeypatch):
+    example = example_of(name)
+    if example is None:
         pytest.skip(f"no example input known for {name}")
-    if name in SMALL:
-        text = {"add": "4+7=", "add_mod": "4+7="}[name]
+    monkeypatch.chdir(REPO)                        # example settings name files from here
+    sets, text = example
+    prog = load_program(name, sets)
     t = trace_program(prog, text)
     assert t.logits.shape == (len(t.ids), prog.params.vocab_size)
     assert np.array_equal(t.logits, forward(prog.params, t.ids))
     view = render_plain(t)
     assert max(len(line) for line in view.splitlines()) <= WIDTH
     assert view.count("\nstep ") == min(len(t.generated), len(t.ids) - t.prompt_len + 1)
-
-
-# -- the cache --------------------------------------------------------------------------
-@FAST
-@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 8), layers=st.integers(0, 3))
-def test_cache_rebuilds_logits_and_engine(seed, n, layers):
-    rng = np.random.default_rng(seed)
-    params = random_params(rng, layers=layers)
-    toks = rng.integers(0, params.vocab_size, size=n)
-    logits, cache = forward_with_cache(params, toks)
-    assert list(cache) == hook_names(layers)
-    # the final stream, through LN_f and the unembedding, is the logits ...
-    assert np.array_equal(cache["ln_final.hook_normalized"] @ params.unembedding.T, logits) or \
-        np.allclose(cache["ln_final.hook_normalized"] @ params.unembedding.T, logits, rtol=1e-12, atol=1e-12)
-    last = cache[f"blocks.{layers - 1}.hook_resid_post"] if layers else cache["hook_embed"] + cache["hook_pos_embed"]
-    assert np.allclose(layer_norm(last, params.lnf), cache["ln_final.hook_normalized"])
-    # ... and they are the reference engine's logits, bit for bit
-    assert np.array_equal(logits, forward(params, toks))
-    for l in range(layers):
-        b = f"blocks.{l}."
-        assert np.array_equal(cache[b + "hook_resid_pre"] + cache[b + "hook_attn_out"], cache[b + "hook_resid_mid"])
-        assert np.array_equal(cache[b + "hook_resid_mid"] + cache[b + "hook_mlp_out"], cache[b + "hook_resid_post"])
-        pat = cache[b + "attn.hook_pattern"]
-        assert pat.shape == (2, n, n)
-        assert np.allclose(pat.sum(-1), 1) and np.all(np.triu(pat, 1) == 0)
-        # z re-projected by P is the attention output
-        z = cache[b + "attn.hook_z"]
-        assert np.allclose(np.einsum("nhk,hdk->nd", z, params.layers[l].P), cache[b + "hook_attn_out"])
-        assert np.all(np.isneginf(cache[b + "attn.hook_attn_scores"][:, np.triu_indices(n, 1)[0],
-                                                                         np.triu_indices(n, 1)[1]]))
-        assert np.array_equal(cache[b + "mlp.hook_post"], np.maximum(cache[b + "mlp.hook_pre"], 0))
-
-
-def test_cache_refuses_more_than_the_block():
-    params = random_params(np.random.default_rng(0), block=4)
-    with pytest.raises(InputError, match="block size 4"):
-        forward_with_cache(params, [0] * 5)
-
-
-@FAST
-@given(xs=st.lists(st.integers(1, 27), min_size=1, max_size=10, unique=True))
-def test_sort_attention_lands_on_next_larger(sort28, xs):
-    """§5.2: each output step attends (weight > 0.99) to the next larger input number."""
-    t = trace_program(sort28, " ".join(map(str, xs + [0])))
-    assert t.generated == sorted(xs)
-    pat = t.cache["blocks.0.attn.hook_pattern"][0]
-    inputs = t.ids[: t.prompt_len]
-    for q, g in t.steps():
-        current = t.ids[q]
-        want = min(v for v in inputs if v > current)
-        assert g == want
-        assert pat[q, inputs.index(want)] > 0.99
-
-
-def test_run_with_cache_on_program(sort28):
-    logits, cache = sort28.run_with_cache("6 2 12 18 7 0")
-    assert logits.shape == (11, 28)      # 6 input tokens + 5 generated
-    assert np.array_equal(logits, forward(sort28.params, [6, 2, 12, 18, 7, 0] + sorted([6, 2, 12, 18, 7])))
-    assert set(cache) == set(hook_names(1))
-
-
-def test_last_token_past_the_block_is_left_out():
-    """A token generated into the block's last slot has no position of its own."""
-    p = sort_program(n=10, block=6)
-    t = trace_program(p, "5 3 9 0")             # 4 inputs, 3 outputs, 7 tokens > block 6
-    assert t.generated == [3, 5, 9]
-    assert len(t.ids) == 6 and t.logits.shape == (6, 10)
-    assert "past the block size" in render_plain(t)
-
-
-def test_empty_input_is_refused(sort28):
-    with pytest.raises(InputError, match="input"):
-        trace_program(sort28, "  ")
 
 
 # -- readout ---------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class Reader:
     start: int
     stop: int
     dicts: list[Dictionary]
+    constant: np.ndarray | None = None   # what every token writes here (e.g. §4.1 padding)
 
 
 @dataclass
@@ -82,6 +83,11 @@ def readers(program, slots: dict[str, tuple[int, int]] | None = None) -> list[Re
         own[name] = ds
     token_slots = [(n, a, b) for n, (a, b) in slots.items() if any(d.kind == "tok" for d in own[n])]
     out: list[Reader] = []
+
+    def const(a, b):
+        rows = p.tok_emb[:, a:b]
+        return rows[0] if np.any(rows[0]) and not _informative(rows) else None
+
     for name, (a, b) in slots.items():
         ds = list(own[name])
         if any(d.kind == "tok" for d in ds):
@@ -91,14 +97,15 @@ def readers(program, slots: dict[str, tuple[int, int]] | None = None) -> list[Re
         part = next(((n, c, e) for n, c, e in token_slots if (b - a) % (e - c) == 0), None)
         if same is not None:
             n, c, e = same
-            out.append(Reader(name, a, b, ds + [Dictionary(f"tok@{n}", p.tok_emb[:, c:e], toks)]))
+            out.append(Reader(name, a, b, ds + [Dictionary(f"tok@{n}", p.tok_emb[:, c:e], toks)], const(a, b)))
         elif part is not None and not ds:
             n, c, e = part
             w = e - c
             for i, s in enumerate(range(a, b, w)):
-                out.append(Reader(f"{name}.{i}", s, s + w, [Dictionary(f"tok@{n}", p.tok_emb[:, c:e], toks)]))
+                out.append(Reader(f"{name}.{i}", s, s + w, [Dictionary(f"tok@{n}", p.tok_emb[:, c:e], toks)],
+                                  const(s, s + w)))
         else:
-            out.append(Reader(name, a, b, ds))
+            out.append(Reader(name, a, b, ds, const(a, b)))
     return out
 
 

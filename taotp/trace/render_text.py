@@ -17,6 +17,7 @@ from . import readout
 from .cache import Trace
 
 WIDTH = 80
+QUIET = 1e-6   # a slot this small next to its whole residual vector reads as cleaned up
 Seg = tuple[str, str]          # (text, rich style or "")
 Line = list[Seg]
 
@@ -160,10 +161,22 @@ class TextView:
                     if b - a == 1:            # a 1-wide slot holds a number: show it
                         row.append(f"= {_num(float(v[0]))}")
                         continue
-                    if d is None or not np.any(v):
-                        row.append("·" if not np.any(v) else f"|{_num(np.linalg.norm(v))}|")
+                    if not np.any(v):
+                        row.append("·")
+                        continue
+                    size = float(np.linalg.norm(v))
+                    if size <= QUIET * np.linalg.norm(x[q]):   # cleaned up (§3.4): rounding is left
+                        row.append(f"~0 ({size:.0e})")
+                        continue
+                    if d is None:
+                        row.append(f"|{_num(size)}|")
                         continue
                     r = readout.read_vector(v, [d])[0]
+                    if rd.constant is not None and d.kind.startswith("tok@"):
+                        c = float(readout.cosine_rows(rd.constant, v[None])[0])
+                        if c > max(r.score, 0.999):     # still what the embedding wrote (padding)
+                            row.append(f"emb const {c:.2f}")
+                            continue
                     row.append(f"{d.kind.split('@')[0]} {_tok(r.label, 5)} {r.score:.2f}")
                 rows.append(row)
         return [[(s, "dim" if i % (len(rows) + 2) == 0 else "")] for i, s in
