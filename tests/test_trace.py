@@ -126,6 +126,79 @@ def test_every_shipped_program_traces(name, monkeypatch):
     assert view.count("\nstep ") == min(len(t.generated), len(t.ids) - t.prompt_len + 1)
 
 
+# -- the cache --------------------------------------------------------------------------
+@FAST
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 8), layers=st.integers(0, 3))
+def test_cache_rebuilds_logits_and_engine(seed, n, layers):
+    rng = np.random.default_rng(seed)
+    params = random_params(rng, layers=layers)
+    toks = rng.integers(0, params.vocab_size, size=n)
+    logits, cache = forward_with_cache(params, toks)
+    assert list(cache) == hook_names(layers)
+    # the final stream, through LN_f and the unembedding, is the logits ...
+    rebuilt = cache["ln_final.hook_normalized"] @ params.unembedding.T
+    assert np.allclose(rebuilt, logits, rtol=1e-12, atol=1e-12 * np.abs(logits).max())
+    last = cache[f"blocks.{layers - 1}.hook_resid_post"] if layers else cache["hook_embed"] + cache["hook_pos_embed"]
+    assert np.allclose(layer_norm(last, params.lnf), cache["ln_final.hook_normalized"])
+    # ... and they are the reference engine's logits, bit for bit
+    assert np.array_equal(logits, forward(params, toks))
+    for l in range(layers):
+        b = f"blocks.{l}."
+        assert np.array_equal(cache[b + "hook_resid_pre"] + cache[b + "hook_attn_out"], cache[b + "hook_resid_mid"])
+        assert np.array_equal(cache[b + "hook_resid_mid"] + cache[b + "hook_mlp_out"], cache[b + "hook_resid_post"])
+        pat = cache[b + "attn.hook_pattern"]
+        assert pat.shape == (2, n, n)
+        assert np.allclose(pat.sum(-1), 1) and np.all(np.triu(pat, 1) == 0)
+        # z re-projected by P is the attention output
+        z = cache[b + "attn.hook_z"]
+        assert np.allclose(np.einsum("nhk,hdk->nd", z, params.layers[l].P), cache[b + "hook_attn_out"])
+        assert np.all(np.isneginf(cache[b + "attn.hook_attn_scores"][:, np.triu_indices(n, 1)[0],
+                                                                         np.triu_indices(n, 1)[1]]))
+        assert np.array_equal(cache[b + "mlp.hook_post"], np.maximum(cache[b + "mlp.hook_pre"], 0))
+
+
+def test_cache_refuses_more_than_the_block():
+    params = random_params(np.random.default_rng(0), block=4)
+    with pytest.raises(InputError, match="block size 4"):
+        forward_with_cache(params, [0] * 5)
+
+
+@FAST
+@given(xs=st.lists(st.integers(1, 27), min_size=1, max_size=10, unique=True))
+def test_sort_attention_lands_on_next_larger(sort28, xs):
+    """§5.2: each output step attends (weight > 0.99) to the next larger input number."""
+    t = trace_program(sort28, " ".join(map(str, xs + [0])))
+    assert t.generated == sorted(xs)
+    pat = t.cache["blocks.0.attn.hook_pattern"][0]
+    inputs = t.ids[: t.prompt_len]
+    for q, g in t.steps():
+        current = t.ids[q]
+        want = min(v for v in inputs if v > current)
+        assert g == want
+        assert pat[q, inputs.index(want)] > 0.99
+
+
+def test_run_with_cache_on_program(sort28):
+    logits, cache = sort28.run_with_cache("6 2 12 18 7 0")
+    assert logits.shape == (11, 28)      # 6 input tokens + 5 generated
+    assert np.array_equal(logits, forward(sort28.params, [6, 2, 12, 18, 7, 0] + sorted([6, 2, 12, 18, 7])))
+    assert set(cache) == set(hook_names(1))
+
+
+def test_last_token_past_the_block_is_left_out():
+    """A token generated into the block's last slot has no position of its own."""
+    p = sort_program(n=10, block=6)
+    t = trace_program(p, "5 3 9 0")             # 4 inputs, 3 outputs, 7 tokens > block 6
+    assert t.generated == [3, 5, 9]
+    assert len(t.ids) == 6 and t.logits.shape == (6, 10)
+    assert "past the block size" in render_plain(t)
+
+
+def test_empty_input_is_refused(sort28):
+    with pytest.raises(InputError, match="input"):
+        trace_program(sort28, "  ")
+
+
 # -- readout ---------------------------------------------------------------------------
 @FAST
 @given(tok=st.integers(0, 27))
