@@ -367,6 +367,19 @@ def test_text_view_without_rich(sort28, monkeypatch):
     assert buf.getvalue() == render_plain(t)
 
 
+@FAST
+@given(cuts=st.lists(st.integers(0, 12), min_size=2, max_size=6, unique=True).map(sorted))
+def test_slot_layout_covers_the_stream(cuts):
+    """Named slots plus the unnamed stretches between them tile [0, d_model)."""
+    params = random_params(np.random.default_rng(0), d=12)
+    named = {f"s{i}": (a, b) for i, (a, b) in enumerate(zip(cuts[::2], cuts[1::2]))}
+    layout = readout.slot_layout(Program("x", params, id_vocab(5), slots=named))
+    spans = sorted(layout.values())
+    assert spans[0][0] == 0 and spans[-1][1] == 12
+    assert all(b == c for (_, b), (c, _) in zip(spans, spans[1:]))
+    assert all(layout[k] == v for k, v in named.items())
+
+
 def test_literal_program_reads_the_whole_stream():
     """Ch. 8 literals have no slots: the stream is read whole, as slot 'x'."""
     rng = np.random.default_rng(3)

@@ -25,12 +25,21 @@ EDGE = 1e-4   # a spike this close to its edge (neighbours sit exactly one edge 
 
 # -- slots ---------------------------------------------------------------------------
 def slot_layout(program) -> dict[str, tuple[int, int]]:
-    """The program's named slots in stream order; a literal (no slots) is one slot 'x'."""
+    """The program's named slots in stream order, with any unnamed stretch of the stream
+    as a slot '[a:b]'; a literal (no slots) is one slot 'x'."""
     d = program.params.d_model
     slots = {k: (int(a), int(b)) for k, (a, b) in (program.slots or {}).items()}
     if not slots:
         return {"x": (0, d)}
-    return dict(sorted(slots.items(), key=lambda kv: kv[1]))
+    out, at = {}, 0
+    for name, (a, b) in sorted(slots.items(), key=lambda kv: kv[1]):
+        if a > at:                                   # dimensions no slot names
+            out[f"[{at}:{a}]"] = (at, a)
+        out[name] = (a, b)
+        at = max(at, b)
+    if at < d:
+        out[f"[{at}:{d}]"] = (at, d)
+    return out
 
 
 def _informative(rows: np.ndarray) -> bool:
