@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import taotp.strategies
 from taotp import load_program
 from taotp.decoding import DecodeRule
 from taotp.engine.reference import forward, layer_norm
@@ -22,7 +23,6 @@ from taotp.errors import InputError, TaotpError
 from taotp.params import Layer, LayerNorm, Params
 from taotp.program import Program
 from taotp.resources import shipped_programs
-from taotp.trace import cache as tcache
 from taotp.trace import readout
 from taotp.trace.cache import forward_with_cache, hook_names, to_json, trace_program
 from taotp.trace.render_text import WIDTH, render_plain
@@ -111,14 +111,20 @@ def example_of(name: str):
 
 
 @pytest.mark.parametrize("name", shipped_programs())
-def test_every_shipped_program_traces(name, monkeypatch):
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_shipped_program_traces(name, data):
+    """Inputs drawn from the program's spec (taotp.strategies); the book's example first."""
     example = example_of(name)
     if example is None:
-        pytest.skip(f"no example input known for {name}")
-    monkeypatch.chdir(REPO)                        # example settings name files from here
+        pytest.skip(f"no settings known for {name}")
     sets, text = example
+    sets = {k: str(REPO / v) if (REPO / v).is_file() else v for k, v in sets.items()}
     prog = load_program(name, sets)
+    if prog.spec:
+        text = data.draw(st.just(text) | taotp.strategies.inputs(prog), label="input")
     t = trace_program(prog, text)
+    assert t.generated == prog.generate([prog.encode(text)])[0]
     assert t.logits.shape == (len(t.ids), prog.params.vocab_size)
     assert np.array_equal(t.logits, forward(prog.params, t.ids))
     view = render_plain(t)
