@@ -13,6 +13,7 @@ from .compiler import compile_source, load_program, save_weights  # noqa: E402
 from .errors import TaotpError  # noqa: E402
 from .params import Layer, LayerNorm, Params  # noqa: E402
 from .program import Program  # noqa: E402
+from . import specs, strategies  # noqa: E402  (taotp.strategies.inputs(program) for @given)
 
 __all__ = ["compile_source", "load_program", "save_weights", "TaotpError", "Params", "Layer", "LayerNorm",
            "Program", "__version__"]

@@ -226,23 +226,29 @@ class FastEngine:
         keys = cache_k[:end].reshape(end, k, N)
         vals = cache_v[:end].reshape(end, k, N)
         nq = q.shape[1]
-        qt = q.transpose(1, 3, 0, 2).reshape(nq, k, N)              # (nq, k, B*h)
         if nq == 1:  # one query: k multiply-adds over whole (T, B*h) slices
-            scores = keys[:, 0] * qt[0, 0]
+            qt = q.transpose(1, 3, 0, 2).reshape(k, N)              # (k, B*h)
+            scores = keys[:, 0] * qt[0]
             for j in range(1, k):
-                scores += keys[:, j] * qt[0, j]
-            scores = (scores / k ** 0.5)[None]                       # (1, T, B*h)
-        else:
-            scores = np.einsum("qkn,tkn->qtn", qt, keys) / k ** 0.5  # (nq, T, B*h)
-        if nq > 1:
-            qpos = np.arange(end - nq, end)
-            causal = np.arange(end)[None, :] <= qpos[:, None]        # (nq, T)
-            scores = np.where(causal[:, :, None], scores, -np.inf)
-        e = np.exp(scores - scores.max(axis=1, keepdims=True))
-        w = e / (e.sum(axis=1, keepdims=True) + EPS)
-        z = np.einsum("qtn,tkn->qkn", w, vals)                       # (nq, k, B*h)
-        z = z.reshape(nq, k, B, h).transpose(2, 0, 3, 1).reshape(B, nq, hk)
-        return z @ L.P, w[-1].reshape(end, B, h)
+                scores += keys[:, j] * qt[j]
+            scores /= k ** 0.5                                       # (T, B*h)
+            e = np.exp(scores - scores.max(axis=0, keepdims=True))
+            w = e / (e.sum(axis=0, keepdims=True) + EPS)
+            z = np.einsum("tn,tkn->kn", w, vals)                     # (k, B*h)
+            z = z.reshape(k, B, h).transpose(1, 2, 0).reshape(B, 1, hk)
+            return z @ L.P, w.reshape(end, B, h)
+        # several queries (prefill of a layer whose every position is needed): batched
+        # matmuls over (B, h), queries x keys
+        qh = q.transpose(0, 2, 1, 3)                                 # (B, h, nq, k)
+        kh = cache_k[:end].transpose(2, 3, 1, 0)                     # (B, h, k, T)
+        scores = (qh @ kh) / k ** 0.5                                # (B, h, nq, T)
+        causal = np.arange(end)[None, :] <= np.arange(end - nq, end)[:, None]  # (nq, T)
+        scores = np.where(causal, scores, -np.inf)
+        e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        w = e / (e.sum(axis=-1, keepdims=True) + EPS)
+        z = w @ cache_v[:end].transpose(2, 3, 0, 1)                  # (B, h, nq, k)
+        z = z.transpose(0, 2, 1, 3).reshape(B, nq, hk)
+        return z @ L.P, w[:, :, -1].transpose(2, 0, 1)
 
     def _mlp_rows(self, L: _Layer, rows: np.ndarray) -> np.ndarray:
         """relu(x @ M1 + b1) @ M2 on (N, m) inputs (M1's non-zero rows only), in slices."""
@@ -251,7 +257,9 @@ class FastEngine:
         step = max(1, int(self.memory_budget // (4 * max(f, 1) * self.dtype.itemsize)))
         for s in range(0, rows.shape[0], step):
             x = rows[s:s + step]
-            if x.shape[1] <= 4:  # few live inputs: outer products beat a thin matmul
+            if x.shape[1] == 0:  # M1 all zero: every unit sees only its bias
+                hid = np.zeros((x.shape[0], f), dtype=self.dtype)
+            elif x.shape[1] <= 4:  # few live inputs: outer products beat a thin matmul
                 hid = x[:, :1] * L.M1[0]
                 for j in range(1, x.shape[1]):
                     hid += x[:, j:j + 1] * L.M1[j]
