@@ -84,7 +84,7 @@ def _inputs(spec, settings, exhaustive: bool, samples: int | None, seed: int, li
     if n < 1:
         raise UsageError("--samples must be at least 1")
     size = spec.space_size(settings)
-    if size is not None and size <= n:  # fewer inputs than samples: check them all
+    if spec.complete and size is not None and size <= n:  # fewer inputs than samples: all of them
         return size, iter(spec.enumerate(settings))
     if spec.sample is not None:
         rng = np.random.default_rng(seed)

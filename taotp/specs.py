@@ -33,6 +33,7 @@ class Spec:
     size: Callable[[dict], int | None] | None = None
     sample: Callable[[dict, object], str] | None = None
     description: str = ""
+    complete: bool = True  # enumerate covers every valid input (not just the essential ones)
 
     def space_size(self, settings: dict) -> int | None:
         return None if self.size is None or self.enumerate is None else self.size(settings)
@@ -42,11 +43,11 @@ REGISTRY: dict[str, Spec] = {}
 
 
 def register(name: str, reference, strategy, enumerate=None, size=None, sample=None,
-             description: str = "", replace: bool = False) -> Spec:
+             description: str = "", complete: bool = True, replace: bool = False) -> Spec:
     """Register a spec under `name` (refuses to replace one unless replace=True)."""
     if name in REGISTRY and not replace:
         raise UsageError(f"a spec named {name!r} is already registered (pass replace=True)")
-    spec = Spec(name, reference, strategy, enumerate, size, sample, description)
+    spec = Spec(name, reference, strategy, enumerate, size, sample, description, complete)
     REGISTRY[name] = spec
     return spec
 
@@ -211,9 +212,14 @@ def _search_occurrences(toks: list, m: int) -> list[int]:
 
 def _search_valid(toks: list, m: int) -> bool:
     """Book ch. 4: the query occurs exactly once earlier, and that occurrence (with the
-    token after it) ends before the final occurrence begins."""
+    token after it) ends before the final occurrence begins. Position j < m has fewer
+    than m tokens before it; the construction's relative attention then reads the first
+    token in their place, so the query must not match such a padded window either."""
     occ = _search_occurrences(toks, m)
-    return len(occ) == 1 and occ[0] <= len(toks) - 2 * m
+    if len(occ) != 1 or occ[0] > len(toks) - 2 * m:
+        return False
+    q = toks[len(toks) - m:]
+    return not any([toks[max(0, x)] for x in range(j - m, j)] == q for j in range(min(m, len(toks))))
 
 
 def _search_reference(s, text):
@@ -343,7 +349,7 @@ for _name in ("lookup", "lookup_untied"):
     register(
         _name, reference=_lookup_reference, strategy=_lookup_strategy,
         enumerate=lambda s: (_join(s, list(k)) for k in _lookup_keys(s)),
-        size=lambda s: len(_table(s)), sample=_lookup_sample,
+        size=lambda s: len(_table(s)), sample=_lookup_sample, complete=False,  # keys without prefixes
         description="the value of the table's key formed by the last tokens (book ch. 3)",
     )
 

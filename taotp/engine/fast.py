@@ -43,6 +43,54 @@ DEDUP_MIN_WIDTH = 64          # MLPs at least this wide (after dropping zeros) r
 MEMO_MAX_ROWS = 2_000_000     # distinct MLP input rows remembered per layer
 
 
+# -- BLAS threads -------------------------------------------------------------------------
+# The engine's matrix products are small (d_model-wide); OpenBLAS's threads cost more
+# than they save on them, and far more on a busy machine (measured in
+# docs/performance.md). Runs use one BLAS thread; the caller's setting is restored.
+
+def _openblas_thread_fns():
+    """(get, set) of the OpenBLAS loaded in this process, or None (not Linux, not OpenBLAS)."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for suffix in ("64_", "", "_64"):
+            for prefix in ("scipy_openblas", "openblas"):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    return get, set_
+    return None
+
+
+_BLAS = None
+
+
+class _one_blas_thread:
+    def __enter__(self):
+        global _BLAS
+        if _BLAS is None:
+            _BLAS = _openblas_thread_fns() or False
+        self.before = None
+        if _BLAS:
+            self.before = int(_BLAS[0]())
+            if self.before != 1:
+                _BLAS[1](1)
+        return self
+
+    def __exit__(self, *exc):
+        if _BLAS and self.before not in (None, 1):
+            _BLAS[1](self.before)
+
+
 # -- the machine's pieces (fig. 1.1) -----------------------------------------------
 
 def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
@@ -239,14 +287,15 @@ class FastEngine:
             return z @ L.P, w.reshape(end, B, h)
         # several queries (prefill of a layer whose every position is needed): batched
         # matmuls over (B, h), queries x keys
-        qh = q.transpose(0, 2, 1, 3)                                 # (B, h, nq, k)
-        kh = cache_k[:end].transpose(2, 3, 1, 0)                     # (B, h, k, T)
+        # (contiguous copies: numpy's matmul is much faster on them than on strided views)
+        qh = np.ascontiguousarray(q.transpose(0, 2, 1, 3))           # (B, h, nq, k)
+        kh = np.ascontiguousarray(cache_k[:end].transpose(2, 3, 1, 0))  # (B, h, k, T)
         scores = (qh @ kh) / k ** 0.5                                # (B, h, nq, T)
         causal = np.arange(end)[None, :] <= np.arange(end - nq, end)[:, None]  # (nq, T)
         scores = np.where(causal, scores, -np.inf)
         e = np.exp(scores - scores.max(axis=-1, keepdims=True))
         w = e / (e.sum(axis=-1, keepdims=True) + EPS)
-        z = w @ cache_v[:end].transpose(2, 3, 0, 1)                  # (B, h, nq, k)
+        z = w @ np.ascontiguousarray(cache_v[:end].transpose(2, 3, 0, 1))  # (B, h, nq, k)
         z = z.transpose(0, 2, 1, 3).reshape(B, nq, hk)
         return z @ L.P, w[:, :, -1].transpose(2, 0, 1)
 
@@ -372,6 +421,10 @@ class FastEngine:
     def generate(self, prompts, rule, max_steps: int | None = None,
                  stats: Stats | None = None) -> list[list[int]]:
         """Greedy continuations, exactly as reference.generate_batch (prefix added here)."""
+        with _one_blas_thread():
+            return self._generate(prompts, rule, max_steps, stats)
+
+    def _generate(self, prompts, rule, max_steps, stats) -> list[list[int]]:
         prefix = [int(t) for t in rule.prefix]
         seqs = [prefix + [int(t) for t in p] for p in prompts]
         vocab = self.tok_emb.shape[0]
