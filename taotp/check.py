@@ -69,7 +69,7 @@ class CheckResult:
 
 
 def _inputs(spec, settings, exhaustive: bool, samples: int | None, seed: int, limit: int):
-    """(total, iterator of input texts)."""
+    """(total, iterator of input texts, mode)."""
     if exhaustive:
         size = spec.space_size(settings)
         if size is None:
@@ -79,17 +79,17 @@ def _inputs(spec, settings, exhaustive: bool, samples: int | None, seed: int, li
             raise UsageError(
                 f"the input space of spec {spec.name!r} has {shown} inputs, more than the "
                 f"--exhaustive limit of {limit:,}; use --samples N instead")
-        return size, iter(spec.enumerate(settings))
+        return size, iter(spec.enumerate(settings)), "exhaustive"
     n = 1000 if samples is None else samples
     if n < 1:
         raise UsageError("--samples must be at least 1")
     size = spec.space_size(settings)
     if spec.complete and size is not None and size <= n:  # fewer inputs than samples: all of them
-        return size, iter(spec.enumerate(settings))
+        return size, iter(spec.enumerate(settings)), "exhaustive"
     if spec.sample is not None:
         rng = np.random.default_rng(seed)
-        return n, (spec.sample(settings, rng) for _ in range(n))
-    return n, iter(_hypothesis_examples(spec.strategy(settings), n, seed))
+        return n, (spec.sample(settings, rng) for _ in range(n)), "samples"
+    return n, iter(_hypothesis_examples(spec.strategy(settings), n, seed)), "samples"
 
 
 def _hypothesis_examples(strategy, n: int, seed: int) -> list:
@@ -144,11 +144,10 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
 
     spec = spec_of(program)
     settings = specs.settings_of(program)
-    total, texts = _inputs(spec, settings, exhaustive, samples, seed, limit)
+    total, texts, mode = _inputs(spec, settings, exhaustive, samples, seed, limit)
     dtype = np.dtype(dtype)
     params = program.params if dtype == np.float64 else program.params.astype(dtype)
-    result = CheckResult(program.name, spec.name, "exhaustive" if exhaustive else "samples",
-                         engine=engine, dtype=dtype.name)
+    result = CheckResult(program.name, spec.name, mode, engine=engine, dtype=dtype.name)
     stats = Stats() if engine == "fast" else None
     if engine == "fast":
         fast = FastEngine(params)
