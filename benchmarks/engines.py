@@ -1,0 +1,170 @@
+"""Reference vs fast engine (and batched PyTorch on the CPU, when installed), side by side.
+
+    python benchmarks/engines.py                 # all cases
+    python benchmarks/engines.py --case add --fast-n 1000000
+
+For each case (3-digit DECIMAL ADDITION, SORT, SEARCH at the shipped defaults) the
+same seeded inputs, drawn from the program's spec, run through:
+- reference: the book's decode (fig. 1.2), one input at a time, recomputing the
+  whole sequence every step; timed on `--ref-n` inputs (it is slow);
+- fast: taotp's fast engine, on the reference's inputs and on `--fast-n` inputs;
+- torch: the same weights in PyTorch (float64, CPU), batched by input length,
+  with a KV cache: what a user would write by hand; timed on `--torch-n` inputs.
+Prints per-case time, generated tokens per second, the ratio to the reference,
+and whether the answers agree. Nothing here is asserted: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+import taotp
+from taotp import specs
+from taotp.engine import fast, reference
+
+CASES = {
+    "add": ("add", {"n_digits": 3}),
+    "sort": ("sort", {}),
+    "search": ("search", {}),
+}
+DEFAULT_N = {  # (ref_n, fast_n, torch_n)
+    "add": (30, 100_000, 2000),
+    "sort": (100, 20_000, 2000),
+    "search": (40, 5_000, 1000),
+}
+
+
+# -- PyTorch: the straightforward batched forward with a KV cache ----------------------------
+
+def torch_generate(params, prompts, rule, chunk=256):
+    """Greedy decoding in PyTorch: prompts grouped by length, each group in chunks,
+    one prefill over the prompt, then one position per step with cached keys/values."""
+    import torch
+
+    dt = torch.float64
+    T = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dt)
+    tok, pos, unemb = T(params.tok_emb), T(params.pos_emb), T(params.unembedding)
+    layers = [{k: T(getattr(L, k)) for k in ("Q", "K", "V", "P", "M1", "b1", "M2", "b2")}
+              for L in params.layers]
+
+    def ln(x):  # the book's LN: (x - mean) / (std + 1e-10), gamma = 1, beta = 0
+        mean = x.mean(-1, keepdim=True)
+        std = x.var(-1, keepdim=True, unbiased=False).sqrt()
+        return (x - mean) / (std + 1e-10)
+
+    def step(x, cache):  # x (B, n, d): the new positions, already embedded
+        n = x.shape[1]
+        for L, c in zip(layers, cache):
+            h = ln(x)
+            q, k, v = (torch.einsum("bnd,hdk->bhnk", h, L[m]) for m in ("Q", "K", "V"))
+            c["k"] = k if c.get("k") is None else torch.cat([c["k"], k], 2)
+            c["v"] = v if c.get("v") is None else torch.cat([c["v"], v], 2)
+            s = q @ c["k"].transpose(-1, -2) / L["Q"].shape[-1] ** 0.5        # (B, h, n, t)
+            t = s.shape[-1]
+            mask = torch.arange(t)[None, :] <= torch.arange(t - n, t)[:, None]
+            s = s.masked_fill(~mask, float("-inf"))
+            e = torch.exp(s - s.amax(-1, keepdim=True))
+            w = e / (e.sum(-1, keepdim=True) + 1e-10)
+            x = x + torch.einsum("bhnk,hdk->bnd", w @ c["v"], L["P"])
+            x = x + torch.relu(ln(x) @ L["M1"] + L["b1"]) @ L["M2"] + L["b2"]
+        return ln(x[:, -1]) @ unemb.T
+
+    out = [None] * len(prompts)
+    groups = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(len(p) + len(rule.prefix), []).append(i)
+    with torch.no_grad():
+        for n, idx in groups.items():
+            steps = taotp.decoding.plan_steps(rule, n, params.block_size, None)
+            for s0 in range(0, len(idx), chunk):
+                ids = idx[s0:s0 + chunk]
+                toks = torch.tensor([list(rule.prefix) + list(prompts[i]) for i in ids])
+                cache = [{} for _ in layers]
+                x = tok[toks] + pos[:n]
+                gen = []
+                for k in range(steps):
+                    nxt = step(x, cache).argmax(-1)
+                    gen.append(nxt)
+                    x = (tok[nxt] + pos[n + k])[:, None] if k + 1 < steps else None
+                g = torch.stack(gen, 1).tolist() if gen else [[] for _ in ids]
+                for i, row in zip(ids, g):
+                    out[i] = row
+    return out
+
+
+# -- timing -----------------------------------------------------------------------------------
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    r = fn(*args)
+    return r, time.perf_counter() - t
+
+
+def row(name, n, secs, tokens, ref_per_case=None, agree=""):
+    per = secs / n
+    ratio = f"{ref_per_case / per:10,.0f}x" if ref_per_case else " " * 11
+    print(f"  {name:22s} {n:>9,} cases {secs:9.3f} s {per * 1e3:11.4f} ms/case "
+          f"{tokens / secs:14,.0f} tok/s {ratio} {agree}")
+    return per
+
+
+def bench(case, ref_n, fast_n, torch_n, seed):
+    name, overrides = CASES[case]
+    prog = taotp.load_program(name, overrides, progress=False)
+    s = specs.settings_of(prog)
+    spec = specs.get(prog.spec)
+    rng = np.random.default_rng(seed)
+    texts = [spec.sample(s, rng) for _ in range(max(ref_n, fast_n, torch_n))]
+    prompts = [prog.encode(t) for t in texts]
+    P, rule = prog.params, prog.rule
+    print(f"\n{case}: {name} {overrides or ''}  d_model {P.d_model}, {len(P.layers)} layer(s), "
+          f"d_ff {P.layers[0].d_ff if P.layers else 0}, block {P.block_size}, "
+          f"{P.count()['n_params']:,} parameters")
+    ref_out, ref_s = timed(reference.generate_batch, P, prompts[:ref_n], rule)
+    ntok = lambda outs: sum(len(o) for o in outs)
+    ref_per = row("reference (book)", ref_n, ref_s, ntok(ref_out))
+    f_small, fs = timed(fast.generate_batch, P, prompts[:ref_n], rule)
+    row("fast, same inputs", ref_n, fs, ntok(f_small), ref_per,
+        "answers equal" if f_small == ref_out else "ANSWERS DIFFER")
+    f_out, fs = timed(fast.generate_batch, P, prompts[:fast_n], rule)
+    ok = sum(spec.reference(s, t) == prog.vocab.decode(o) for t, o in zip(texts, f_out))
+    row("fast, batch", fast_n, fs, ntok(f_out), ref_per, f"{ok:,}/{fast_n:,} match the spec")
+    try:
+        import torch
+    except ImportError:
+        print("  torch                  (not installed)")
+        return
+    t_out, ts = timed(torch_generate, P, prompts[:torch_n], rule)
+    agree = "answers equal fast" if t_out == f_out[:torch_n] else "ANSWERS DIFFER from fast"
+    row(f"torch {torch.__version__} batched", torch_n, ts, ntok(t_out), ref_per, agree)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--case", choices=sorted(CASES), action="append")
+    ap.add_argument("--ref-n", type=int)
+    ap.add_argument("--fast-n", type=int)
+    ap.add_argument("--torch-n", type=int)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    try:
+        import torch
+        tv = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:
+        tv = "torch not installed"
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {tv}, "
+          f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.2f}")
+    for case in a.case or list(CASES):
+        r, f, t = DEFAULT_N[case]
+        bench(case, a.ref_n or r, a.fast_n or f, a.torch_n or t, a.seed)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
