@@ -111,12 +111,20 @@ def _ln_params(ln, dtype):
 
 @dataclass
 class _Layer:
-    """One layer's weights, reshaped for batched matmuls, zeros dropped."""
+    """One layer's weights, reshaped for batched matmuls, exact zeros dropped.
 
-    n_heads: int
-    d_head: int
-    qkv: np.ndarray          # (d, 3 * h * k): Q, K, V side by side
-    P: np.ndarray            # (h * k, d): head outputs -> residual
+    Attention keeps only live heads (V and P not all zero: the others add exactly 0)
+    and, per head, the query/key columns where both Q and K are non-zero (the other
+    terms of q . k are exactly 0) and the value columns where both V and P are.
+    Heads are padded with zero columns to a common width (ks for scores, kv for values)."""
+
+    n_heads: int             # live heads kept
+    head_ids: np.ndarray     # their indices in the program
+    ks: int                  # query/key width kept per head
+    kv: int                  # value width kept per head
+    scale: float             # sqrt(d_head) of the program (scores are divided by it)
+    qkv: np.ndarray          # (d, H*ks + H*ks + H*kv): Q, K, V side by side, head-major
+    P: np.ndarray            # (H*kv, d): head outputs -> residual
     ln1: tuple
     ln2: tuple
     mlp_in: np.ndarray       # indices of M1's non-zero rows
@@ -126,29 +134,45 @@ class _Layer:
     b2: np.ndarray           # (d,)
     has_mlp: bool
     dedup: bool
-    live_heads: np.ndarray   # heads whose V and P are not all zero (for attention stats)
     memo_keys: np.ndarray | None = None
     memo_vals: np.ndarray | None = None
+
+
+def _columns(M: np.ndarray, heads, cols_of, width: int) -> np.ndarray:
+    """(d, H*width): for each kept head its kept columns of M (h, d, k), zero padded."""
+    d = M.shape[1]
+    out = np.zeros((d, len(heads) * width))
+    for i, hd in enumerate(heads):
+        c = cols_of[hd]
+        out[:, i * width:i * width + len(c)] = M[hd][:, c]
+    return out
 
 
 def _prepare_layer(L, dtype) -> _Layer:
     h, d, k = L.Q.shape
     as_ = lambda a: np.ascontiguousarray(a, dtype=dtype)
-    # (h, d, k) -> (d, h*k), head-major columns, as einsum('nj,hjk->nhk') orders them
-    flat = lambda M: np.asarray(M).transpose(1, 0, 2).reshape(d, h * k)
-    qkv = as_(np.concatenate([flat(L.Q), flat(L.K), flat(L.V)], axis=1))
-    P = as_(np.asarray(L.P).transpose(0, 2, 1).reshape(h * k, d))  # einsum('nhk,hdk->nd')
+    Q, K, V, P = (np.asarray(m, dtype=np.float64) for m in (L.Q, L.K, L.V, L.P))
+    nz = lambda M: np.any(M != 0, axis=0)  # (k,) columns of one head's (d, k) not all zero
+    val_cols = [np.flatnonzero(nz(V[i]) & nz(P[i])) for i in range(h)]
+    score_cols = [np.flatnonzero(nz(Q[i]) & nz(K[i])) for i in range(h)]
+    heads = [i for i in range(h) if val_cols[i].size]
+    ks = max([score_cols[i].size for i in heads] + [1])
+    kv = max([val_cols[i].size for i in heads] + [1])
+    qkv = np.concatenate([_columns(Q, heads, score_cols, ks), _columns(K, heads, score_cols, ks),
+                          _columns(V, heads, val_cols, kv)], axis=1)
+    # P as (H*kv, d): row (head i, value column j) is P[head][:, col j]
+    Pr = _columns(P, heads, val_cols, kv).T
     M1, b1, M2, b2 = (np.asarray(a) for a in (L.M1, L.b1, L.M2, L.b2))
     mlp_in = np.flatnonzero(np.any(M1 != 0, axis=1))
     units = np.flatnonzero(np.any(M2 != 0, axis=1))  # units M2 ignores add exactly 0
     has_mlp = units.size > 0
-    live = np.flatnonzero([np.any(L.V[i] != 0) and np.any(L.P[i] != 0) for i in range(h)])
     return _Layer(
-        n_heads=h, d_head=k, qkv=qkv, P=P,
+        n_heads=len(heads), head_ids=np.asarray(heads, dtype=np.int64), ks=ks, kv=kv,
+        scale=k ** 0.5, qkv=as_(qkv), P=as_(Pr),
         ln1=_ln_params(L.ln1, dtype), ln2=_ln_params(L.ln2, dtype),
         mlp_in=mlp_in, M1=as_(M1[np.ix_(mlp_in, units)]), b1=as_(b1[units]),
         M2=as_(M2[units]), b2=as_(b2), has_mlp=has_mlp or bool(np.any(b2 != 0)),
-        dedup=units.size >= DEDUP_MIN_WIDTH, live_heads=live,
+        dedup=units.size >= DEDUP_MIN_WIDTH,
     )
 
 
@@ -181,10 +205,10 @@ class Stats:
 
     def merge_attention(self, w: np.ndarray, layer: int, heads: np.ndarray, rows: np.ndarray,
                         step: int) -> None:
-        """w: (T, B, h) attention weights of the read query."""
+        """w: (T, B, H) attention weights of the read query; heads: their ids in the program."""
         if heads.size == 0 or w.shape[1] == 0:
             return
-        peak = w.max(axis=0)[:, heads]  # (B, h')
+        peak = w.max(axis=0)  # (B, H)
         b, j = np.unravel_index(int(np.argmin(peak)), peak.shape)
         if peak[b, j] < self.attention:
             self.attention = float(peak[b, j])
@@ -236,8 +260,8 @@ class FastEngine:
         item = self.dtype.itemsize
         per = total_len * d * 4
         for L in self.layers:
-            hk = L.n_heads * L.d_head
-            per += total_len * (5 * hk + 2 * d) + total_len * L.n_heads * 3
+            hk = L.qkv.shape[1]
+            per += total_len * (2 * hk + 2 * d) + total_len * L.n_heads * 3
             if L.has_mlp and not L.dedup:
                 per += total_len * (L.b1.size + L.mlp_in.size) * 2
         per += self.tok_emb.shape[0] * 3
@@ -247,56 +271,55 @@ class FastEngine:
     def _attend(self, L: _Layer, lx, cache_k, cache_v, pos0: int, read_only: bool, pre=None):
         """Attention for the new positions pos0.. of LN'd rows lx (B, n, d).
 
-        The caches are position-major, (T, k, B, h): every reduction over positions
+        The caches are position-major, (T, width, B, H): every reduction over positions
         (max, sum of the softmax, the weighted sum of values) then runs across whole
-        contiguous (B * h) slices instead of along a short last axis.
-        `pre` = (q, kv) already projected, (B, nq, h, k) and (B, n, 2, h, k), replaces lx.
-        Returns (B, nq, d) head outputs projected by P (nq = 1 when read_only) and the
-        attention weights of the last query (T', B, h)."""
-        h, k = L.n_heads, L.d_head
-        hk = h * k
+        contiguous (B * H) slices instead of along a short last axis.
+        `pre` = (q, k, v) already projected, (B, nq, H, ks), (B, n, H, ks), (B, n, H, kv),
+        replaces lx. Returns (B, nq, d) head outputs projected by P (nq = 1 when
+        read_only) and the attention weights of the last query (T', B, H)."""
+        H, ks, kv = L.n_heads, L.ks, L.kv
+        a, b = H * ks, 2 * H * ks
         if pre is not None:
-            q, kv = pre
-            B, n = kv.shape[:2]
-        elif read_only:
-            B, n, d = lx.shape
-            # queries only at the last new position; keys and values at all of them
-            kv = (lx.reshape(B * n, d) @ L.qkv[:, hk:]).reshape(B, n, 2, h, k)
-            q = (lx[:, -1] @ L.qkv[:, :hk]).reshape(B, 1, h, k)
+            q, k, v = pre
+            B, n = k.shape[:2]
         else:
             B, n, d = lx.shape
-            qkv = (lx.reshape(B * n, d) @ L.qkv).reshape(B, n, 3, h, k)
-            q, kv = qkv[:, :, 0], qkv[:, :, 1:]
+            if read_only:  # queries only at the last new position; keys and values at all
+                kvp = lx.reshape(B * n, d) @ L.qkv[:, a:]
+                k, v = kvp[:, :a].reshape(B, n, H, ks), kvp[:, a:].reshape(B, n, H, kv)
+                q = (lx[:, -1] @ L.qkv[:, :a]).reshape(B, 1, H, ks)
+            else:
+                qkv = lx.reshape(B * n, d) @ L.qkv
+                q = qkv[:, :a].reshape(B, n, H, ks)
+                k, v = qkv[:, a:b].reshape(B, n, H, ks), qkv[:, b:].reshape(B, n, H, kv)
         end = pos0 + n
-        N = B * h
-        cache_k[pos0:end] = kv[:, :, 0].transpose(1, 3, 0, 2)      # (n, k, B, h)
-        cache_v[pos0:end] = kv[:, :, 1].transpose(1, 3, 0, 2)
-        keys = cache_k[:end].reshape(end, k, N)
-        vals = cache_v[:end].reshape(end, k, N)
+        N = B * H
+        cache_k[pos0:end] = k.transpose(1, 3, 0, 2)                 # (n, ks, B, H)
+        cache_v[pos0:end] = v.transpose(1, 3, 0, 2)                 # (n, kv, B, H)
         nq = q.shape[1]
-        if nq == 1:  # one query: k multiply-adds over whole (T, B*h) slices
-            qt = q.transpose(1, 3, 0, 2).reshape(k, N)              # (k, B*h)
+        if nq == 1:  # one query: ks multiply-adds over whole (T, B*H) slices
+            keys = cache_k[:end].reshape(end, ks, N)
+            qt = q.transpose(1, 3, 0, 2).reshape(ks, N)             # (ks, B*H)
             scores = keys[:, 0] * qt[0]
-            for j in range(1, k):
+            for j in range(1, ks):
                 scores += keys[:, j] * qt[j]
-            scores /= k ** 0.5                                       # (T, B*h)
+            scores /= L.scale                                        # (T, B*H)
             e = np.exp(scores - scores.max(axis=0, keepdims=True))
             w = e / (e.sum(axis=0, keepdims=True) + EPS)
-            z = np.einsum("tn,tkn->kn", w, vals)                     # (k, B*h)
-            z = z.reshape(k, B, h).transpose(1, 2, 0).reshape(B, 1, hk)
-            return z @ L.P, w.reshape(end, B, h)
+            z = np.einsum("tn,tkn->kn", w, cache_v[:end].reshape(end, kv, N))  # (kv, B*H)
+            z = z.reshape(kv, B, H).transpose(1, 2, 0).reshape(B, 1, H * kv)
+            return z @ L.P, w.reshape(end, B, H)
         # several queries (prefill of a layer whose every position is needed): batched
-        # matmuls over (B, h), queries x keys
-        # (contiguous copies: numpy's matmul is much faster on them than on strided views)
-        qh = np.ascontiguousarray(q.transpose(0, 2, 1, 3))           # (B, h, nq, k)
-        kh = np.ascontiguousarray(cache_k[:end].transpose(2, 3, 1, 0))  # (B, h, k, T)
-        scores = (qh @ kh) / k ** 0.5                                # (B, h, nq, T)
+        # matmuls over (B, H); contiguous copies, on which numpy's matmul is much faster
+        qh = np.ascontiguousarray(q.transpose(0, 2, 1, 3))           # (B, H, nq, ks)
+        kh = np.ascontiguousarray(cache_k[:end].transpose(2, 3, 1, 0))  # (B, H, ks, T)
+        scores = (qh @ kh) / L.scale                                 # (B, H, nq, T)
         causal = np.arange(end)[None, :] <= np.arange(end - nq, end)[:, None]  # (nq, T)
         scores = np.where(causal, scores, -np.inf)
         e = np.exp(scores - scores.max(axis=-1, keepdims=True))
         w = e / (e.sum(axis=-1, keepdims=True) + EPS)
-        z = w @ np.ascontiguousarray(cache_v[:end].transpose(2, 3, 0, 1))  # (B, h, nq, k)
-        z = z.transpose(0, 2, 1, 3).reshape(B, nq, hk)
+        z = w @ np.ascontiguousarray(cache_v[:end].transpose(2, 3, 0, 1))  # (B, H, nq, kv)
+        z = z.transpose(0, 2, 1, 3).reshape(B, nq, H * kv)
         return z @ L.P, w[:, :, -1].transpose(2, 0, 1)
 
     def _mlp_rows(self, L: _Layer, rows: np.ndarray) -> np.ndarray:
@@ -363,13 +386,16 @@ class FastEngine:
             V, d = self.tok_emb.shape
             T = self.block
             L = self.layers[0]
-            hk = L.n_heads * L.d_head
-            if V * T * (3 * hk + d) * self.dtype.itemsize > self.memory_budget // 4:
+            H, a = L.n_heads, L.n_heads * L.ks
+            if V * T * (L.qkv.shape[1] + d) * self.dtype.itemsize > self.memory_budget // 4:
                 self._table = False
             else:
                 x = (self.tok_emb[:, None, :] + self.pos_emb[None, :, :]).reshape(V * T, d)
-                qkv = (layer_norm(x, *L.ln1) @ L.qkv).reshape(V * T, 3, L.n_heads, L.d_head)
-                self._table = (x, np.ascontiguousarray(qkv[:, 0]), np.ascontiguousarray(qkv[:, 1:]))
+                qkv = layer_norm(x, *L.ln1) @ L.qkv
+                c = np.ascontiguousarray
+                self._table = (x, c(qkv[:, :a].reshape(-1, H, L.ks)),
+                               c(qkv[:, a:2 * a].reshape(-1, H, L.ks)),
+                               c(qkv[:, 2 * a:].reshape(-1, H, L.kv)))
         return self._table or None
 
     def _embed(self, toks: np.ndarray, pos0: int):
@@ -392,15 +418,18 @@ class FastEngine:
         for i, L in enumerate(self.layers):
             ck, cv = caches[i]
             only_last = read_only and i == last
-            if i == 0 and ids is not None:
-                _, tq, tkv = self._table
-                pre = (tq[ids[:, -1:]] if only_last else tq[ids]), tkv[ids]
-                att, w = self._attend(L, None, ck, cv, pos0, only_last, pre)
+            if L.n_heads == 0:  # no live head: attention adds exactly 0
+                x = x[:, -1:] if only_last else x
             else:
-                att, w = self._attend(L, layer_norm(x, *L.ln1), ck, cv, pos0, only_last)
-            if stats is not None:
-                stats.merge_attention(w, i, L.live_heads, rows, step)
-            x = (x[:, -1:] if only_last else x) + att
+                if i == 0 and ids is not None:
+                    _, tq, tk, tv = self._table
+                    pre = (tq[ids[:, -1:]] if only_last else tq[ids]), tk[ids], tv[ids]
+                    att, w = self._attend(L, None, ck, cv, pos0, only_last, pre)
+                else:
+                    att, w = self._attend(L, layer_norm(x, *L.ln1), ck, cv, pos0, only_last)
+                if stats is not None:
+                    stats.merge_attention(w, i, L.head_ids, rows, step)
+                x = (x[:, -1:] if only_last else x) + att
             if L.has_mlp:
                 B, n, d = x.shape
                 lx = layer_norm(x, *L.ln2).reshape(B * n, d)
@@ -412,8 +441,8 @@ class FastEngine:
 
     def _new_caches(self, B: int, T: int):
         return [
-            (np.empty((T, L.d_head, B, L.n_heads), self.dtype),
-             np.empty((T, L.d_head, B, L.n_heads), self.dtype))
+            (np.empty((T, L.ks, B, L.n_heads), self.dtype),
+             np.empty((T, L.kv, B, L.n_heads), self.dtype))
             for L in self.layers
         ]
 
