@@ -105,8 +105,38 @@ def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
     return beta + gamma * (x - mean) / (std + EPS)
 
 
+def _softmax_inplace(s: np.ndarray, axis: int) -> np.ndarray:
+    """The book's softmax, exp(s - max) / (sum + 1e-10), overwriting s."""
+    s -= s.max(axis=axis, keepdims=True)
+    np.exp(s, out=s)
+    total = s.sum(axis=axis, keepdims=True)
+    total += EPS
+    s /= total
+    return s
+
+
 def _ln_params(ln, dtype):
     return np.asarray(ln.gamma, dtype=dtype), np.asarray(ln.beta, dtype=dtype)
+
+
+@dataclass
+class _HeadGroup:
+    """Live heads of one layer that share widths: ks query/key and kv value columns.
+
+    Its queries, keys and values are columns q0:q1, k0:k1, v0:v1 of the layer's
+    projected rows; P maps its (H * kv) head outputs to the residual."""
+
+    head_ids: np.ndarray     # the heads' indices in the program
+    ks: int
+    kv: int
+    q: slice
+    k: slice
+    v: slice
+    P: np.ndarray            # (H * kv, d)
+
+    @property
+    def n_heads(self) -> int:
+        return self.head_ids.size
 
 
 @dataclass
@@ -116,15 +146,12 @@ class _Layer:
     Attention keeps only live heads (V and P not all zero: the others add exactly 0)
     and, per head, the query/key columns where both Q and K are non-zero (the other
     terms of q . k are exactly 0) and the value columns where both V and P are.
-    Heads are padded with zero columns to a common width (ks for scores, kv for values)."""
+    Heads with the same widths form a group; a group's heads are computed together."""
 
-    n_heads: int             # live heads kept
-    head_ids: np.ndarray     # their indices in the program
-    ks: int                  # query/key width kept per head
-    kv: int                  # value width kept per head
+    groups: list             # of _HeadGroup
     scale: float             # sqrt(d_head) of the program (scores are divided by it)
-    qkv: np.ndarray          # (d, H*ks + H*ks + H*kv): Q, K, V side by side, head-major
-    P: np.ndarray            # (H*kv, d): head outputs -> residual
+    qkv: np.ndarray          # (d, width): every group's Q columns, then K, then V
+    n_q: int                 # the first n_q columns are queries
     ln1: tuple
     ln2: tuple
     mlp_in: np.ndarray       # indices of M1's non-zero rows
@@ -139,13 +166,23 @@ class _Layer:
 
 
 def _columns(M: np.ndarray, heads, cols_of, width: int) -> np.ndarray:
-    """(d, H*width): for each kept head its kept columns of M (h, d, k), zero padded."""
+    """(d, H*width): for each head its kept columns of M (h, d, k), zero padded."""
     d = M.shape[1]
     out = np.zeros((d, len(heads) * width))
     for i, hd in enumerate(heads):
         c = cols_of[hd]
         out[:, i * width:i * width + len(c)] = M[hd][:, c]
     return out
+
+
+def _head_groups(score_cols, val_cols, heads) -> list[list[int]]:
+    """Live heads grouped by (query/key width, value width); one padded group when the
+    widths are many (each group costs a pass of its own)."""
+    key = lambda i: (max(1, score_cols[i].size), val_cols[i].size)
+    by = {}
+    for i in heads:
+        by.setdefault(key(i), []).append(i)
+    return list(by.values()) if len(by) <= 3 else [list(heads)]
 
 
 def _prepare_layer(L, dtype) -> _Layer:
@@ -156,19 +193,28 @@ def _prepare_layer(L, dtype) -> _Layer:
     val_cols = [np.flatnonzero(nz(V[i]) & nz(P[i])) for i in range(h)]
     score_cols = [np.flatnonzero(nz(Q[i]) & nz(K[i])) for i in range(h)]
     heads = [i for i in range(h) if val_cols[i].size]
-    ks = max([score_cols[i].size for i in heads] + [1])
-    kv = max([val_cols[i].size for i in heads] + [1])
-    qkv = np.concatenate([_columns(Q, heads, score_cols, ks), _columns(K, heads, score_cols, ks),
-                          _columns(V, heads, val_cols, kv)], axis=1)
-    # P as (H*kv, d): row (head i, value column j) is P[head][:, col j]
-    Pr = _columns(P, heads, val_cols, kv).T
+    parts, groups = {"q": [], "k": [], "v": []}, []
+    for g in _head_groups(score_cols, val_cols, heads):
+        ks = max([score_cols[i].size for i in g] + [1])
+        kv = max(val_cols[i].size for i in g)
+        parts["q"].append(_columns(Q, g, score_cols, ks))
+        parts["k"].append(_columns(K, g, score_cols, ks))
+        parts["v"].append(_columns(V, g, val_cols, kv))
+        # P as (H*kv, d): row (head i, value column j) is P[head][:, col j]
+        groups.append(_HeadGroup(np.asarray(g, dtype=np.int64), ks, kv, slice(0), slice(0), slice(0),
+                                 as_(_columns(P, g, val_cols, kv).T)))
+    at = 0
+    for name in ("q", "k", "v"):  # column ranges of each group within [Q | K | V]
+        for G, M in zip(groups, parts[name]):
+            setattr(G, name, slice(at, at + M.shape[1]))
+            at += M.shape[1]
+    qkv = np.concatenate([m for name in ("q", "k", "v") for m in parts[name]] or [np.zeros((d, 0))], axis=1)
     M1, b1, M2, b2 = (np.asarray(a) for a in (L.M1, L.b1, L.M2, L.b2))
     mlp_in = np.flatnonzero(np.any(M1 != 0, axis=1))
     units = np.flatnonzero(np.any(M2 != 0, axis=1))  # units M2 ignores add exactly 0
     has_mlp = units.size > 0
     return _Layer(
-        n_heads=len(heads), head_ids=np.asarray(heads, dtype=np.int64), ks=ks, kv=kv,
-        scale=k ** 0.5, qkv=as_(qkv), P=as_(Pr),
+        groups=groups, scale=k ** 0.5, qkv=as_(qkv), n_q=sum(m.shape[1] for m in parts["q"]),
         ln1=_ln_params(L.ln1, dtype), ln2=_ln_params(L.ln2, dtype),
         mlp_in=mlp_in, M1=as_(M1[np.ix_(mlp_in, units)]), b1=as_(b1[units]),
         M2=as_(M2[units]), b2=as_(b2), has_mlp=has_mlp or bool(np.any(b2 != 0)),
@@ -261,42 +307,46 @@ class FastEngine:
         per = total_len * d * 4
         for L in self.layers:
             hk = L.qkv.shape[1]
-            per += total_len * (2 * hk + 2 * d) + total_len * L.n_heads * 3
+            H = sum(G.n_heads for G in L.groups)
+            per += total_len * (2 * hk + 2 * d) + total_len * H * 3
+            per += total_len * total_len * H * 3  # prefill scores, exps and weights
             if L.has_mlp and not L.dedup:
                 per += total_len * (L.b1.size + L.mlp_in.size) * 2
         per += self.tok_emb.shape[0] * 3
         return max(1, int(self.memory_budget // (per * item)))
 
     # ---- one block of new positions through the stack
-    def _attend(self, L: _Layer, lx, cache_k, cache_v, pos0: int, read_only: bool, pre=None):
-        """Attention for the new positions pos0.. of LN'd rows lx (B, n, d).
+    def _project(self, L: _Layer, lx, read_only: bool):
+        """Queries and keys/values of the new LN'd rows lx (B, n, d): (q rows, kv rows),
+        q (B, nq, n_q) only at the last position when read_only, kv (B, n, width - n_q)."""
+        B, n, d = lx.shape
+        a = L.n_q
+        if read_only:
+            kv = (lx.reshape(B * n, d) @ L.qkv[:, a:]).reshape(B, n, -1)
+            q = (lx[:, -1] @ L.qkv[:, :a]).reshape(B, 1, a)
+            return q, kv
+        qkv = (lx.reshape(B * n, d) @ L.qkv).reshape(B, n, -1)
+        return qkv[:, :, :a], qkv[:, :, a:]
 
+    def _attend(self, L: _Layer, G: _HeadGroup, q, kv, cache_k, cache_v, pos0: int):
+        """Attention of one head group for the new positions pos0.. .
+
+        q (B, nq, n_q) and kv (B, n, ...) are the layer's projected rows (see _project).
         The caches are position-major, (T, width, B, H): every reduction over positions
         (max, sum of the softmax, the weighted sum of values) then runs across whole
         contiguous (B * H) slices instead of along a short last axis.
-        `pre` = (q, k, v) already projected, (B, nq, H, ks), (B, n, H, ks), (B, n, H, kv),
-        replaces lx. Returns (B, nq, d) head outputs projected by P (nq = 1 when
-        read_only) and the attention weights of the last query (T', B, H)."""
-        H, ks, kv = L.n_heads, L.ks, L.kv
-        a, b = H * ks, 2 * H * ks
-        if pre is not None:
-            q, k, v = pre
-            B, n = k.shape[:2]
-        else:
-            B, n, d = lx.shape
-            if read_only:  # queries only at the last new position; keys and values at all
-                kvp = lx.reshape(B * n, d) @ L.qkv[:, a:]
-                k, v = kvp[:, :a].reshape(B, n, H, ks), kvp[:, a:].reshape(B, n, H, kv)
-                q = (lx[:, -1] @ L.qkv[:, :a]).reshape(B, 1, H, ks)
-            else:
-                qkv = lx.reshape(B * n, d) @ L.qkv
-                q = qkv[:, :a].reshape(B, n, H, ks)
-                k, v = qkv[:, a:b].reshape(B, n, H, ks), qkv[:, b:].reshape(B, n, H, kv)
+        Returns (B, nq, d) head outputs projected by P and the attention weights of
+        the last query (T', B, H)."""
+        H, ks, kv_w, a = G.n_heads, G.ks, G.kv, L.n_q
+        B, n = kv.shape[:2]
+        nq = q.shape[1]
+        q = q[:, :, G.q].reshape(B, nq, H, ks)
+        k = kv[:, :, G.k.start - a:G.k.stop - a].reshape(B, n, H, ks)
+        v = kv[:, :, G.v.start - a:G.v.stop - a].reshape(B, n, H, kv_w)
         end = pos0 + n
         N = B * H
         cache_k[pos0:end] = k.transpose(1, 3, 0, 2)                 # (n, ks, B, H)
         cache_v[pos0:end] = v.transpose(1, 3, 0, 2)                 # (n, kv, B, H)
-        nq = q.shape[1]
         if nq == 1:  # one query: ks multiply-adds over whole (T, B*H) slices
             keys = cache_k[:end].reshape(end, ks, N)
             qt = q.transpose(1, 3, 0, 2).reshape(ks, N)             # (ks, B*H)
@@ -304,23 +354,22 @@ class FastEngine:
             for j in range(1, ks):
                 scores += keys[:, j] * qt[j]
             scores /= L.scale                                        # (T, B*H)
-            e = np.exp(scores - scores.max(axis=0, keepdims=True))
-            w = e / (e.sum(axis=0, keepdims=True) + EPS)
-            z = np.einsum("tn,tkn->kn", w, cache_v[:end].reshape(end, kv, N))  # (kv, B*H)
-            z = z.reshape(kv, B, H).transpose(1, 2, 0).reshape(B, 1, H * kv)
-            return z @ L.P, w.reshape(end, B, H)
+            w = _softmax_inplace(scores, axis=0)
+            z = np.einsum("tn,tkn->kn", w, cache_v[:end].reshape(end, kv_w, N))  # (kv, B*H)
+            z = z.reshape(kv_w, B, H).transpose(1, 2, 0).reshape(B, 1, H * kv_w)
+            return z @ G.P, w.reshape(end, B, H)
         # several queries (prefill of a layer whose every position is needed): batched
         # matmuls over (B, H); contiguous copies, on which numpy's matmul is much faster
         qh = np.ascontiguousarray(q.transpose(0, 2, 1, 3))           # (B, H, nq, ks)
         kh = np.ascontiguousarray(cache_k[:end].transpose(2, 3, 1, 0))  # (B, H, ks, T)
-        scores = (qh @ kh) / L.scale                                 # (B, H, nq, T)
-        causal = np.arange(end)[None, :] <= np.arange(end - nq, end)[:, None]  # (nq, T)
-        scores = np.where(causal, scores, -np.inf)
-        e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        w = e / (e.sum(axis=-1, keepdims=True) + EPS)
+        scores = qh @ kh                                             # (B, H, nq, T)
+        scores /= L.scale
+        future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
+        np.copyto(scores, -np.inf, where=future)                     # the causal mask
+        w = _softmax_inplace(scores, axis=-1)
         z = w @ np.ascontiguousarray(cache_v[:end].transpose(2, 3, 0, 1))  # (B, H, nq, kv)
-        z = z.transpose(0, 2, 1, 3).reshape(B, nq, H * kv)
-        return z @ L.P, w[:, :, -1].transpose(2, 0, 1)
+        z = z.transpose(0, 2, 1, 3).reshape(B, nq, H * kv_w)
+        return z @ G.P, w[:, :, -1].transpose(2, 0, 1)
 
     def _mlp_rows(self, L: _Layer, rows: np.ndarray) -> np.ndarray:
         """relu(x @ M1 + b1) @ M2 on (N, m) inputs (M1's non-zero rows only), in slices."""
@@ -386,16 +435,13 @@ class FastEngine:
             V, d = self.tok_emb.shape
             T = self.block
             L = self.layers[0]
-            H, a = L.n_heads, L.n_heads * L.ks
             if V * T * (L.qkv.shape[1] + d) * self.dtype.itemsize > self.memory_budget // 4:
                 self._table = False
             else:
                 x = (self.tok_emb[:, None, :] + self.pos_emb[None, :, :]).reshape(V * T, d)
                 qkv = layer_norm(x, *L.ln1) @ L.qkv
                 c = np.ascontiguousarray
-                self._table = (x, c(qkv[:, :a].reshape(-1, H, L.ks)),
-                               c(qkv[:, a:2 * a].reshape(-1, H, L.ks)),
-                               c(qkv[:, 2 * a:].reshape(-1, H, L.kv)))
+                self._table = (x, c(qkv[:, :L.n_q]), c(qkv[:, L.n_q:]))
         return self._table or None
 
     def _embed(self, toks: np.ndarray, pos0: int):
@@ -416,19 +462,21 @@ class FastEngine:
         ids of the rows (see _embed), so layer 0 gathers instead of computing."""
         last = len(self.layers) - 1
         for i, L in enumerate(self.layers):
-            ck, cv = caches[i]
             only_last = read_only and i == last
-            if L.n_heads == 0:  # no live head: attention adds exactly 0
+            if not L.groups:  # no live head: attention adds exactly 0
                 x = x[:, -1:] if only_last else x
             else:
                 if i == 0 and ids is not None:
-                    _, tq, tk, tv = self._table
-                    pre = (tq[ids[:, -1:]] if only_last else tq[ids]), tk[ids], tv[ids]
-                    att, w = self._attend(L, None, ck, cv, pos0, only_last, pre)
+                    _, tq, tkv = self._table
+                    q, kv = (tq[ids[:, -1:]] if only_last else tq[ids]), tkv[ids]
                 else:
-                    att, w = self._attend(L, layer_norm(x, *L.ln1), ck, cv, pos0, only_last)
-                if stats is not None:
-                    stats.merge_attention(w, i, L.head_ids, rows, step)
+                    q, kv = self._project(L, layer_norm(x, *L.ln1), only_last)
+                att = None
+                for G, (ck, cv) in zip(L.groups, caches[i]):
+                    a_g, w = self._attend(L, G, q, kv, ck, cv, pos0)
+                    att = a_g if att is None else att + a_g
+                    if stats is not None:
+                        stats.merge_attention(w, i, G.head_ids, rows, step)
                 x = (x[:, -1:] if only_last else x) + att
             if L.has_mlp:
                 B, n, d = x.shape
@@ -441,8 +489,8 @@ class FastEngine:
 
     def _new_caches(self, B: int, T: int):
         return [
-            (np.empty((T, L.ks, B, L.n_heads), self.dtype),
-             np.empty((T, L.kv, B, L.n_heads), self.dtype))
+            [(np.empty((T, G.ks, B, G.n_heads), self.dtype), np.empty((T, G.kv, B, G.n_heads), self.dtype))
+             for G in L.groups]
             for L in self.layers
         ]
 
@@ -505,7 +553,7 @@ class FastEngine:
                     length[alive[stopped]] = step
                     keep = ~stopped
                     alive, nxt = alive[keep], nxt[keep]
-                    caches = [(ck[:, :, keep], cv[:, :, keep]) for ck, cv in caches]
+                    caches = [[(ck[:, :, keep], cv[:, :, keep]) for ck, cv in layer] for layer in caches]
                     if alive.size == 0:
                         break
             pos0 += x.shape[1]
