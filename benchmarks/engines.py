@@ -9,7 +9,8 @@ same seeded inputs, drawn from the program's spec, run through:
   whole sequence every step; timed on `--ref-n` inputs (it is slow);
 - fast: taotp's fast engine, on the reference's inputs and on `--fast-n` inputs;
 - torch: the same weights in PyTorch (float64, CPU), batched by input length,
-  with a KV cache: what a user would write by hand; timed on `--torch-n` inputs.
+  with a KV cache: what a user would write by hand; timed on `--torch-n` inputs,
+  with one thread and with torch's default thread count.
 Prints per-case time, generated tokens per second, the ratio to the reference,
 and whether the answers agree. Nothing here is asserted: it measures.
 """
@@ -101,17 +102,20 @@ def torch_generate(params, prompts, rule, chunk=256):
 # -- timing -----------------------------------------------------------------------------------
 
 def timed(fn, *args):
-    t = time.perf_counter()
+    """(result, (wall seconds, CPU seconds of this process))."""
+    t, c = time.perf_counter(), time.process_time()
     r = fn(*args)
-    return r, time.perf_counter() - t
+    return r, (time.perf_counter() - t, time.process_time() - c)
 
 
-def row(name, n, secs, tokens, ref_per_case=None, agree=""):
-    per = secs / n
-    ratio = f"{ref_per_case / per:10,.0f}x" if ref_per_case else " " * 11
-    print(f"  {name:22s} {n:>9,} cases {secs:9.3f} s {per * 1e3:11.4f} ms/case "
-          f"{tokens / secs:14,.0f} tok/s {ratio} {agree}")
-    return per
+def row(name, n, secs, tokens, ref=None, agree=""):
+    """One line: per-case wall and CPU time, tokens/s (wall), ratio to the reference
+    (wall and CPU: on a busy machine the CPU ratio is the steadier one)."""
+    wall, cpu = secs[0] / n, secs[1] / n
+    ratio = f"{ref[0] / wall:8,.0f}x {ref[1] / cpu:8,.0f}x" if ref else " " * 19
+    print(f"  {name:20s} {n:>8,} cases {secs[0]:8.3f} s {wall * 1e3:10.4f} ms/case "
+          f"{cpu * 1e3:10.4f} cpu-ms/case {tokens / secs[0]:12,.0f} tok/s {ratio}  {agree}")
+    return wall, cpu
 
 
 def bench(case, ref_n, fast_n, torch_n, seed):
@@ -140,9 +144,13 @@ def bench(case, ref_n, fast_n, torch_n, seed):
     except ImportError:
         print("  torch                  (not installed)")
         return
-    t_out, ts = timed(torch_generate, P, prompts[:torch_n], rule)
-    agree = "answers equal fast" if t_out == f_out[:torch_n] else "ANSWERS DIFFER from fast"
-    row(f"torch {torch.__version__} batched", torch_n, ts, ntok(t_out), ref_per, agree)
+    threads = torch.get_num_threads()
+    for n_threads in sorted({1, threads}):  # torch's threads cost more than they save on small products
+        torch.set_num_threads(n_threads)
+        t_out, ts = timed(torch_generate, P, prompts[:torch_n], rule)
+        agree = "answers equal fast" if t_out == f_out[:torch_n] else "ANSWERS DIFFER from fast"
+        row(f"torch, {n_threads} thread{'s' if n_threads > 1 else ''}", torch_n, ts, ntok(t_out), ref_per, agree)
+    torch.set_num_threads(threads)
 
 
 def main():
@@ -160,6 +168,8 @@ def main():
         tv = "torch not installed"
     print(f"python {platform.python_version()}, numpy {np.__version__}, {tv}, "
           f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.2f}")
+    print("columns: cases, wall time, per-case wall and CPU time, generated tokens/s (wall), "
+          "speed-up over the reference (wall, CPU)")
     for case in a.case or list(CASES):
         r, f, t = DEFAULT_N[case]
         bench(case, a.ref_n or r, a.fast_n or f, a.torch_n or t, a.seed)
