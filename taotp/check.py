@@ -208,8 +208,8 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
                     attn_text = _text_at(batch, keep, stats.attention_where[0] - done)
             done += len(batch)
             result.total = done
-            bar.update(len(batch))
             bar.set_postfix(f"failed {result.failed:,}")
+            bar.update(len(batch))
     result.seconds = time.perf_counter() - start
     if stats is not None:
         d = stats.as_dict()

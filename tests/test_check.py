@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taotp
+from taotp import specs
 from taotp.check import check, format_result
 from taotp.cli import main
 from taotp.errors import UsageError
@@ -126,3 +128,20 @@ def test_program_without_spec_is_refused(tmp_path):
     path.write_text(src)
     res = run_cli("check", str(path))
     assert res.exit_code != 0 and "spec" in res.output and "Traceback" not in res.output
+
+
+def test_user_spec_without_sampler_draws_from_its_strategy():
+    """A spec registered with only a reference and a Hypothesis strategy still checks."""
+    name = "test_max_strategy_only"
+    specs.REGISTRY.pop(name, None)
+    specs.register(name, reference=lambda s, t: str(max(int(x) for x in t.split())),
+                   strategy=lambda s: st.lists(st.integers(0, s["n"] - 1), min_size=1, max_size=5)
+                   .map(lambda xs: " ".join(map(str, xs))))
+    try:
+        prog = taotp.load_program("max", {"n": 20}, progress=False)
+        r = check(dataclasses.replace(prog, spec=name), samples=40, seed=3, progress=False)
+        assert r.ok and 0 < r.total <= 40
+        # the same program against the wrong spec fails
+        assert not check(dataclasses.replace(prog, spec="min"), samples=40, progress=False).ok
+    finally:
+        specs.REGISTRY.pop(name, None)
