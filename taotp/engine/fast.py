@@ -9,13 +9,20 @@ What it does differently from `reference` (none of it changes the math):
 - only what the output reads: the last layer computes its queries, attention
   and MLP only at the position whose logits are read, and the final layer norm
   and unembedding only there;
-- exact zeros dropped: MLP input rows of M1 that are all zero and hidden units
-  whose M2 row is all zero take no part (adding x * 0 changes no sum);
+- layer 0 from a table: it sees only tok_emb[t] + pos_emb[p], so its LN'd
+  queries, keys and values are computed once per (token, position) and gathered;
+- exact zeros dropped: heads whose V or P is all zero, query/key columns where
+  Q or K is all zero, value columns where V or P is, MLP input rows of M1 that
+  are all zero and hidden units whose M2 row is all zero take no part (adding
+  x * 0 changes no sum); heads of equal kept widths are computed together;
 - the MLP on distinct rows only: its output is a function of the LN'd input
   restricted to M1's non-zero rows; wide MLPs (the book's spike MLPs, §6.3,
   thm 6.1) are evaluated once per distinct such row and the result reused,
   within a batch and across batches (memoised per engine);
-- the params' dtype is kept (float32 stays float32).
+- the params' dtype is kept (float32 stays float32); OpenBLAS runs one thread.
+
+Sums may run in another order than the reference's, so logits agree up to float
+rounding (docs/performance.md says where that rounding is amplified).
 
 Numerics are the book's: LN divides by (std + 1e-10) with std = sqrt(var);
 softmax divides by (sum + 1e-10); scores are divided by sqrt(d_head); causal mask.
