@@ -42,12 +42,12 @@ BOOK_WIDTH = {10: 8, 100: 13, 1000: 33}                 # fig. 3.8 / §3.7, d_mo
 BOOK_PARAMS = {10: (1408, 283), 100: (3588, 733), 1000: (22308, 5033)}
 
 DEFAULT = {  # entries -> d_model widths (a few minutes on 2 cores)
-    10: [4, 5, 6, 7, 8],
+    10: [5, 6, 7, 8],
     100: [7, 9, 11, 13],
     1000: [21, 25, 29, 33],
 }
 FULL = {
-    10: list(range(4, 13)),
+    10: list(range(5, 13)),
     100: list(range(5, 19)),
     1000: list(range(15, 44, 2)),
 }
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, help="tables (and fits) per setting (default 2; --full 10)")
     ap.add_argument("--key-len", type=int, default=5)
     ap.add_argument("--iters", type=int, default=1000, help="fitting steps (lookup's default 1000)")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=1e-2, help="step size (lookup's default 0.01)")
     ap.add_argument("--plot", default="lookup_precision.png", help="where to write the plot ('' for none)")
     ap.add_argument("--json", dest="json_path", help="also write every measurement as JSON here")
     ap.add_argument("--write-table", metavar="PATH",
@@ -128,6 +128,8 @@ def main(argv=None) -> int:
         print(f"wrote {args.write_table}: {len(keys)} entries", file=sys.stderr)
         return 0
 
+    if args.widths and min(parse_widths(args.widths)) < 5:
+        ap.error("d_model must be at least 5 (2 token dims + 3 for the position)")
     seeds = args.seeds or (10 if args.full else 2)
     grid = FULL if args.full else DEFAULT
     results = []
@@ -157,19 +159,19 @@ def main(argv=None) -> int:
                     print(f"{vocab:>6} {d:>7} {np.mean(p):>14.3f} {min(p):>6.3f} {max(p):>6.3f} "
                           f"{row['params']:>8,} {row['nonzero']:>8,} {row['fit_seconds']:>6.1f}", flush=True)
 
-    print("\nSmallest d_model with 100% precision for every seed and every vocabulary tried:")
+    print("\nSmallest d_model answering every key of every table (all seeds), per vocabulary size:")
     for n in entries:
         rows = [r for r in results if r["entries"] == n]
-        ok = sorted({r["d_model"] for r in rows
-                     if all(min(q["precision"]) == 1.0 for q in rows if q["d_model"] == r["d_model"])})
+        parts = []
+        for vocab in vocabs:
+            ok = [r for r in rows if r["vocab"] == vocab and min(r["precision"]) == 1.0]
+            parts.append(f"vocab {vocab}: " + (f"{ok[0]['d_model']} ({ok[0]['params']:,} params, "
+                                               f"{ok[0]['nonzero']:,} non-zero)" if ok else "none tried"))
         book = BOOK_WIDTH.get(n)
-        if ok:
-            at = [r for r in rows if r["d_model"] == ok[0] and r["vocab"] == min(vocabs)]
-            counts = f"; at vocab {min(vocabs)}: {at[0]['params']:,} params ({at[0]['nonzero']:,} non-zero)" if at else ""
-            print(f"  {n:>5} entries: d_model {ok[0]}{counts}   book: {book} "
-                  f"({BOOK_PARAMS[n][0]:,} / {BOOK_PARAMS[n][1]:,})" if book else "")
-        else:
-            print(f"  {n:>5} entries: none of the widths tried   book: {book}")
+        print(f"  {n:>5} entries: " + "; ".join(parts))
+        if book:
+            print(f"  {'':>5}          book: {book} ({BOOK_PARAMS[n][0]:,} params, {BOOK_PARAMS[n][1]:,} non-zero, "
+                  f"vocab 10)")
     print(f"\ntotal time {time.perf_counter() - t_start:.0f} s")
 
     if args.json_path:

@@ -41,7 +41,13 @@ def fitted_logits(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 def loss_and_grad(E: np.ndarray, M: np.ndarray, keys: np.ndarray, values: np.ndarray):
-    """Summed cross-entropy of `fitted_logits` and its gradients (dE, dM) (fig. 3.4).
+    """Summed cross-entropy of `fitted_logits` and its gradients (dE, dM) (fig. 3.4)."""
+    loss, grads, _ = _loss_grad_correct(E, M, keys, values)
+    return loss, grads
+
+
+def _loss_grad_correct(E, M, keys, values):
+    """loss_and_grad, plus how many keys the current E, M already answer right.
 
     The layer norm runs over D = d + 3 dims, three of them zero (the cleaned
     position slot): mean m = sum(h)/D, centred h0 = h - m on the d live dims
@@ -57,6 +63,7 @@ def loss_and_grad(E: np.ndarray, M: np.ndarray, keys: np.ndarray, values: np.nda
     u = h0 / std                                          # (n, d) = LN(h)[:d]
     rows = np.arange(n)
     dz = u @ E.T                                          # (n, V) logits z; becomes dL/dz in place
+    correct = int(np.count_nonzero(dz.argmax(axis=1) == values))
     dz -= dz.max(axis=1, keepdims=True)                   # z - max z
     z_true = dz[rows, values]
     np.exp(dz, out=dz)
@@ -74,7 +81,7 @@ def loss_and_grad(E: np.ndarray, M: np.ndarray, keys: np.ndarray, values: np.nda
     dM = np.einsum("no,nld->ldo", dh, x)
     dE = dz.T @ u                                         # E as the unembedding
     np.add.at(dE, keys, np.einsum("no,ldo->nld", dh, M))  # E as the keys' embeddings
-    return loss, (dE, dM)
+    return loss, (dE, dM), correct
 
 
 def _check_table(keys, values, vocab_size):
@@ -97,28 +104,39 @@ def fit(keys, values, vocab_size: int, tok_dims: int, iters: int, lr: float, see
         init_std: float = 0.1, progress=None):
     """Fig. 3.5/3.6: E, M ~ N(0, init_std^2); `iters` steps of E <- LN(E), gradient step.
 
+    Plain gradient steps can oscillate late in the run (a key answered right, then
+    wrong again), so the iterate that answered the most keys (the latest among equals)
+    is returned, as is the final one when none beats it.
     Returns (E layer-normalised, M, losses per step)."""
     rng = np.random.default_rng(seed)
     E = rng.normal(0.0, init_std, (vocab_size, tok_dims))
     M = rng.normal(0.0, init_std, (keys.shape[1], tok_dims, tok_dims))
     losses = np.empty(iters)
+    best, best_correct = None, -1
     for i in range(iters):
         E = layer_norm_rows(E)
-        loss, (dE, dM) = loss_and_grad(E, M, keys, values)
+        loss, (dE, dM), correct = _loss_grad_correct(E, M, keys, values)
         if not np.isfinite(loss):
             raise CompileError(f"lookup_fit diverged at step {i} (loss {loss}); try a smaller lr")
+        if correct >= best_correct:
+            best, best_correct = (E.copy(), M.copy()), correct
         E -= lr * dE
         M -= lr * dM
         losses[i] = loss
         if progress is not None:
             progress.update()
             if i % 20 == 0 or i == iters - 1:
-                progress.set_postfix(f"loss={loss:.4g}")
-    return layer_norm_rows(E), M, losses
+                progress.set_postfix(f"loss={loss:.4g} right={correct}/{len(keys)}")
+    E = layer_norm_rows(E)
+    if best is not None:
+        final_correct = int(np.count_nonzero(fitted_logits(E, M, keys).argmax(axis=1) == values))
+        if final_correct < best_correct:
+            E, M = best
+    return E, M, losses
 
 
 @builtin("lookup_fit", context=True)
-def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=2000, lr=1e-3, seed=0) -> Record:
+def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, seed=0) -> Record:
     """Fit LOOKUP TABLE's token embeddings and hash matrices (§3.6).
 
     Returns a record: E (vocab_size, tok_dims) layer-normalised token embeddings,
