@@ -17,8 +17,9 @@ from . import builtin
 MAX_ELEMENTS = 50_000_000
 
 
-def _int(value, what: str) -> int:
-    """A non-negative integer from a language value (int, integral float or numpy scalar)."""
+def _int(value, what: str, nonneg: bool = True) -> int:
+    """An integer (non-negative unless nonneg=False) from a language value
+    (int, integral float or numpy scalar)."""
     if isinstance(value, (bool, np.bool_)):
         raise CompileError(f"{what} must be an integer, got {value!r}")
     try:
@@ -27,7 +28,7 @@ def _int(value, what: str) -> int:
         raise CompileError(f"{what} must be an integer, got {value!r}") from None
     if not np.isfinite(as_float) or as_float != int(as_float):
         raise CompileError(f"{what} must be an integer, got {value!r}")
-    if as_float < 0:
+    if nonneg and as_float < 0:
         raise CompileError(f"{what} must be non-negative, got {int(as_float)}")
     return int(as_float)
 
@@ -89,7 +90,7 @@ def random_orthogonal(d, seed=0, count=None) -> np.ndarray:
 def random_ints(shape, high, seed=0, low=0) -> np.ndarray:
     """Uniform integers in [low, high) of the given shape, from generator `seed`;
     an int array, usable as indices."""
-    low, high = int(low), _int(high, "random_ints: high")
+    low, high = _int(low, "random_ints: low", False), _int(high, "random_ints: high", False)
     if high <= low:
         raise CompileError(f"random_ints: high ({high}) must be greater than low ({low})")
     return _rng(seed).integers(low, high, size=_shape(shape))

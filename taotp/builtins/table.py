@@ -42,7 +42,7 @@ def parse_table(text: str, name: str = "<table>") -> Record:
     def fail(lineno: int, msg: str):
         raise TableError(f"{name}:{lineno}: {msg}")
 
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(text.split("\n"), start=1):  # lines end at \n (\r\n too)
         line = _strip_comment(raw)
         if not line.strip():
             continue
