@@ -110,6 +110,15 @@ def test_add_mod_two_and_three_digits(programs, n, data):
     assert run(programs[("add_mod", n)], [add_input(a, b, n)]) == [str((a + b) % 10)]
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.integers(2, 3), st.data())
+def test_add_on_the_reference_engine(programs, n, data):
+    """The book's machine, plainly (fig. 1.1-1.2), not only the fast engine."""
+    a, b = data.draw(operands(n))
+    got = programs[("add", n)].run_batch([add_input(a, b, n)], engine="reference")
+    assert got == [add_expected(a, b, n)]
+
+
 def test_add_carries_through_every_place(programs):
     """The sums that carry all the way (9..9 + 1) and the largest sum, for each width."""
     for n in (1, 2, 3):
