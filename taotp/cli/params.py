@@ -21,6 +21,8 @@ def counts(prog) -> dict:
                     "layers": len(p.layers), "heads": p.layers[0].n_heads if p.layers else 0,
                     "d_head": p.layers[0].d_head if p.layers else 0,
                     "d_ff": p.layers[0].d_ff if p.layers else 0, "tied": p.tied}
+    if prog.notes.get("spike_mlps"):
+        out["spike_mlps"] = prog.notes["spike_mlps"]
     return out
 
 
@@ -52,6 +54,8 @@ def table(prog, c: dict) -> str:
         fa = f"{a:,}" if isinstance(a, int) else a
         fb = f"{b:,}" if isinstance(b, int) else b
         lines.append(f"{name:<{width}}  {fa:>12}  {fb:>12}")
+    for mlp in c.get("spike_mlps", []):
+        lines.append(f"spike MLP: {mlp['points']:,} points, minimum separation {mlp['min_sep']:.3g} (book §6.3)")
     return "\n".join(lines)
 
 
