@@ -166,19 +166,6 @@ def test_every_shipped_program_is_covered():
     assert shipped <= set(SHIPPED), f"add {shipped - set(SHIPPED)} to SHIPPED"
 
 
-def _tie(dtype):
-    """A top-1/top-2 logit gap small enough for two summation orders to swap them."""
-    return 1e-9 if dtype == np.float64 else 1e-4
-
-
-def _margin(prog, prompt, dtype):
-    """The smallest logit margin the fast engine sees decoding this one prompt."""
-    params = prog.params if dtype == np.float64 else prog.params.astype(dtype)
-    stats = fast.Stats()
-    fast.generate_batch(params, [prompt], prog.rule, stats=stats)
-    return stats.margin
-
-
 def _outcome(prog, prompts, engine, dtype):
     try:
         return prog.generate(prompts, engine=engine, dtype=dtype)
@@ -201,14 +188,7 @@ def test_shipped_program_fast_equals_reference(key, dtype):
         if got is NumericError:      # fast reports an overflow only where the reference has one
             assert want is NumericError
         elif want is not NumericError:  # the reference may overflow at positions fast never computes
-            for text, p, g, w in zip(texts, prompts, got, want):
-                if g == w:
-                    continue
-                # Rounding may decide a near-tie either way. And where a program is wrong in
-                # float32 (a spike MLP's spikes are narrower than float32 resolves, §6.3), its
-                # answer is chaotic: any summation order changes it. Elsewhere: identical.
-                broken = dtype != np.float64 and prog.vocab.decode(w) != taotp.strategies.expected(prog, text)
-                assert broken or _margin(prog, p, dtype) < _tie(dtype), (text, g, w)
+            assert got == want
         if dtype == np.float64 and len(prompts[0]) + len(prog.rule.prefix) > 0:
             # the logits decoding reads (the last position). Elsewhere a spike MLP (§6.3) may
             # sit between spikes, where its huge ramps cancel and rounding decides the rest.
@@ -244,3 +224,22 @@ def test_mixed_lengths_and_order_are_kept(pairs):
     prompts = [prog.encode(t) for t in texts]
     eng = fast.FastEngine(prog.params, memory_budget=4096)  # tiny chunks
     assert eng.generate(prompts, prog.rule) == reference.generate_batch(prog.params, prompts, prog.rule)
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(st.lists(st.data(), min_size=1, max_size=1), st.integers(1, 6))
+def test_one_layer_answers_are_the_references_even_where_the_program_fails(data, batch):
+    """SORT at n = 29 fails in float64 (ERRATA.md): its attention splits between two keys
+    and the answer is decided by rounding. A one-layer program's read positions are
+    computed in the reference's order (same einsums, same bits), so the fast engine
+    fails exactly where, and exactly as, the reference does."""
+    prog = program_n29()
+    texts = [data[0].draw(taotp.strategies.inputs(prog)) for _ in range(batch)]
+    prompts = [prog.encode(t) for t in texts]
+    assert fast.generate_batch(prog.params, prompts, prog.rule) == \
+        reference.generate_batch(prog.params, prompts, prog.rule)
+
+
+@functools.lru_cache(maxsize=None)
+def program_n29():
+    return taotp.load_program("sort", {"n": 29}, progress=False)

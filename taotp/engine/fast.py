@@ -1,4 +1,4 @@
-"""The fast engine: the book's machine (fig. 1.1), same answers, vectorised.
+"""The fast engine: the book's machine (fig. 1.1), the reference's answers, vectorised.
 
 What it does differently from `reference` (none of it changes the math):
 
@@ -11,18 +11,25 @@ What it does differently from `reference` (none of it changes the math):
   and unembedding only there;
 - layer 0 from a table: it sees only tok_emb[t] + pos_emb[p], so its LN'd
   queries, keys and values are computed once per (token, position) and gathered;
-- exact zeros dropped: heads whose V or P is all zero, query/key columns where
-  Q or K is all zero, value columns where V or P is, MLP input rows of M1 that
-  are all zero and hidden units whose M2 row is all zero take no part (adding
-  x * 0 changes no sum); heads of equal kept widths are computed together;
+- exact zeros dropped: MLP input rows of M1 that are all zero take no part; in the
+  prefill of a layer whose every position is needed, so do heads whose V or P is
+  all zero and query/key or value columns that are all zero (x * 0 adds nothing);
 - the MLP on distinct rows only: its output is a function of the LN'd input
   restricted to M1's non-zero rows; wide MLPs (the book's spike MLPs, §6.3,
   thm 6.1) are evaluated once per distinct such row and the result reused,
   within a batch and across batches (memoised per engine);
 - the params' dtype is kept (float32 stays float32); OpenBLAS runs one thread.
 
-Sums may run in another order than the reference's, so logits agree up to float
-rounding (docs/performance.md says where that rounding is amplified).
+Same bits where it matters: at the positions whose logits are read, attention and
+the unembedding are the reference's einsums with a batch axis added, which numpy
+evaluates in the same order, and layer norms are the same elementwise steps. So a
+one-layer attention-only program (SORT, MIN, MAX, LOOKUP) gives the reference's
+answer on every input, even where a near-tie makes that answer a matter of
+rounding (SORT at n = 29, ERRATA.md). The MLP's matrix products go through BLAS,
+whose last bits can depend on a row's place in the matrix (none changed an answer
+of the shipped additions in our tests), and a deeper program's prefill sums in
+another order: those agree with the reference to rounding (docs/performance.md
+says where such rounding is amplified).
 
 Numerics are the book's: LN divides by (std + 1e-10) with std = sqrt(var);
 softmax divides by (sum + 1e-10); scores are divided by sqrt(d_head); causal mask.
@@ -127,105 +134,96 @@ def _ln_params(ln, dtype):
 
 
 @dataclass
-class _HeadGroup:
-    """Live heads of one layer that share widths: ks query/key and kv value columns.
-
-    Its queries, keys and values are columns q0:q1, k0:k1, v0:v1 of the layer's
-    projected rows; P maps its (H * kv) head outputs to the residual."""
-
-    head_ids: np.ndarray     # the heads' indices in the program
-    ks: int
-    kv: int
-    q: slice
-    k: slice
-    v: slice
-    P: np.ndarray            # (H * kv, d)
-
-    @property
-    def n_heads(self) -> int:
-        return self.head_ids.size
-
-
-@dataclass
 class _Layer:
-    """One layer's weights, reshaped for batched matmuls, exact zeros dropped.
+    """One layer's weights. Attention keeps the reference's (h, d, k) layouts: its
+    contractions are the reference's einsums with a batch axis added, which numpy
+    evaluates in the same order, so every attention number is the reference's, bit
+    for bit. The MLP drops M1's all-zero rows (their terms are exact zeros)."""
 
-    Attention keeps only live heads (V and P not all zero: the others add exactly 0)
-    and, per head, the query/key columns where both Q and K are non-zero (the other
-    terms of q . k are exactly 0) and the value columns where both V and P are.
-    Heads with the same widths form a group; a group's heads are computed together."""
-
-    groups: list             # of _HeadGroup
-    scale: float             # sqrt(d_head) of the program (scores are divided by it)
-    qkv: np.ndarray          # (d, width): every group's Q columns, then K, then V
-    n_q: int                 # the first n_q columns are queries
+    Q: np.ndarray            # (h, d, k)
+    K: np.ndarray
+    V: np.ndarray
+    P: np.ndarray            # (h, d, k)
+    scale: float             # sqrt(d_head), as the reference divides by it
+    live_heads: np.ndarray   # heads whose V and P are not all zero (for attention stats)
+    groups: list             # _HeadGroup: the live heads, zeros dropped (many-query path)
     ln1: tuple
     ln2: tuple
     mlp_in: np.ndarray       # indices of M1's non-zero rows
-    M1: np.ndarray           # (len(mlp_in), f') non-zero rows, kept units
-    b1: np.ndarray           # (f',)
-    M2: np.ndarray           # (f', d)
+    M1: np.ndarray           # (len(mlp_in), f) M1's non-zero rows
+    M1_full: np.ndarray      # (d, f)
+    b1: np.ndarray           # (f,)
+    M2: np.ndarray           # (f, d)
     b2: np.ndarray           # (d,)
     has_mlp: bool
     dedup: bool
     memo_keys: np.ndarray | None = None
     memo_vals: np.ndarray | None = None
+    qkv: np.ndarray | None = None  # (d, 3*h*k) for matmul projections, built on first use
+
+    @property
+    def n_heads(self) -> int:
+        return self.Q.shape[0]
+
+    @property
+    def d_head(self) -> int:
+        return self.Q.shape[2]
 
 
-def _columns(M: np.ndarray, heads, cols_of, width: int) -> np.ndarray:
-    """(d, H*width): for each head its kept columns of M (h, d, k), zero padded."""
-    d = M.shape[1]
-    out = np.zeros((d, len(heads) * width))
-    for i, hd in enumerate(heads):
-        c = cols_of[hd]
-        out[:, i * width:i * width + len(c)] = M[hd][:, c]
-    return out
+@dataclass
+class _HeadGroup:
+    """Live heads with the same kept widths, for the many-query (prefill) path: sel_s
+    (H, ks) and sel_v (H, kv) pick each head's kept query/key and value columns out of
+    a row of h*k projections plus one zero slot (index h*k) for padding."""
+
+    heads: np.ndarray
+    sel_s: np.ndarray
+    sel_v: np.ndarray
+    P: np.ndarray            # (H * kv, d): P's rows for the picked value columns
 
 
-def _head_groups(score_cols, val_cols, heads) -> list[list[int]]:
-    """Live heads grouped by (query/key width, value width); one padded group when the
-    widths are many (each group costs a pass of its own)."""
-    key = lambda i: (max(1, score_cols[i].size), val_cols[i].size)
+def _head_groups(Q, K, V, P, dtype) -> list[_HeadGroup]:
+    """Heads whose V or P is all zero add exactly 0: dropped. Per live head, a query/key
+    column where Q or K is all zero adds exactly 0 to q . k, and a value column where V
+    or P is all zero adds exactly 0 to the output: dropped too. Heads with equal kept
+    widths are computed together (one padded group if the widths are many)."""
+    h, d, k = Q.shape
+    nz = lambda M: np.any(M != 0, axis=0)
+    s_cols = [np.flatnonzero(nz(Q[i]) & nz(K[i])) for i in range(h)]
+    v_cols = [np.flatnonzero(nz(V[i]) & nz(P[i])) for i in range(h)]
+    live = [i for i in range(h) if v_cols[i].size]
     by = {}
-    for i in heads:
-        by.setdefault(key(i), []).append(i)
-    return list(by.values()) if len(by) <= 3 else [list(heads)]
+    for i in live:
+        by.setdefault((max(1, s_cols[i].size), v_cols[i].size), []).append(i)
+    sets = list(by.values()) if len(by) <= 3 else ([live] if live else [])
+    groups = []
+    for heads in sets:
+        ks = max([s_cols[i].size for i in heads] + [1])
+        kv = max(v_cols[i].size for i in heads)
+        pick = lambda cols, w: np.array([[i * k + c for c in cols[i]] + [h * k] * (w - len(cols[i]))
+                                         for i in heads], dtype=np.int64)
+        Pg = np.zeros((len(heads) * kv, d))
+        for j, i in enumerate(heads):
+            Pg[j * kv:j * kv + v_cols[i].size] = P[i][:, v_cols[i]].T
+        groups.append(_HeadGroup(np.asarray(heads), pick(s_cols, ks), pick(v_cols, kv),
+                                 np.ascontiguousarray(Pg, dtype=dtype)))
+    return groups
 
 
 def _prepare_layer(L, dtype) -> _Layer:
     h, d, k = L.Q.shape
     as_ = lambda a: np.ascontiguousarray(a, dtype=dtype)
-    Q, K, V, P = (np.asarray(m, dtype=np.float64) for m in (L.Q, L.K, L.V, L.P))
-    nz = lambda M: np.any(M != 0, axis=0)  # (k,) columns of one head's (d, k) not all zero
-    val_cols = [np.flatnonzero(nz(V[i]) & nz(P[i])) for i in range(h)]
-    score_cols = [np.flatnonzero(nz(Q[i]) & nz(K[i])) for i in range(h)]
-    heads = [i for i in range(h) if val_cols[i].size]
-    parts, groups = {"q": [], "k": [], "v": []}, []
-    for g in _head_groups(score_cols, val_cols, heads):
-        ks = max([score_cols[i].size for i in g] + [1])
-        kv = max(val_cols[i].size for i in g)
-        parts["q"].append(_columns(Q, g, score_cols, ks))
-        parts["k"].append(_columns(K, g, score_cols, ks))
-        parts["v"].append(_columns(V, g, val_cols, kv))
-        # P as (H*kv, d): row (head i, value column j) is P[head][:, col j]
-        groups.append(_HeadGroup(np.asarray(g, dtype=np.int64), ks, kv, slice(0), slice(0), slice(0),
-                                 as_(_columns(P, g, val_cols, kv).T)))
-    at = 0
-    for name in ("q", "k", "v"):  # column ranges of each group within [Q | K | V]
-        for G, M in zip(groups, parts[name]):
-            setattr(G, name, slice(at, at + M.shape[1]))
-            at += M.shape[1]
-    qkv = np.concatenate([m for name in ("q", "k", "v") for m in parts[name]] or [np.zeros((d, 0))], axis=1)
     M1, b1, M2, b2 = (np.asarray(a) for a in (L.M1, L.b1, L.M2, L.b2))
     mlp_in = np.flatnonzero(np.any(M1 != 0, axis=1))
-    units = np.flatnonzero(np.any(M2 != 0, axis=1))  # units M2 ignores add exactly 0
-    has_mlp = units.size > 0
+    live = np.flatnonzero([np.any(L.V[i] != 0) and np.any(L.P[i] != 0) for i in range(h)])
+    QKVP = [np.asarray(m, dtype=np.float64) for m in (L.Q, L.K, L.V, L.P)]
     return _Layer(
-        groups=groups, scale=k ** 0.5, qkv=as_(qkv), n_q=sum(m.shape[1] for m in parts["q"]),
+        Q=as_(L.Q), K=as_(L.K), V=as_(L.V), P=as_(L.P), scale=k ** 0.5, live_heads=live,
+        groups=_head_groups(*QKVP, dtype),
         ln1=_ln_params(L.ln1, dtype), ln2=_ln_params(L.ln2, dtype),
-        mlp_in=mlp_in, M1=as_(M1[np.ix_(mlp_in, units)]), b1=as_(b1[units]),
-        M2=as_(M2[units]), b2=as_(b2), has_mlp=has_mlp or bool(np.any(b2 != 0)),
-        dedup=units.size >= DEDUP_MIN_WIDTH,
+        mlp_in=mlp_in, M1=as_(M1[mlp_in]), M1_full=as_(M1), b1=as_(b1), M2=as_(M2), b2=as_(b2),
+        has_mlp=bool(np.any(M2 != 0) or np.any(b2 != 0)),
+        dedup=M1.shape[1] >= DEDUP_MIN_WIDTH,
     )
 
 
@@ -258,10 +256,10 @@ class Stats:
 
     def merge_attention(self, w: np.ndarray, layer: int, heads: np.ndarray, rows: np.ndarray,
                         step: int) -> None:
-        """w: (T, B, H) attention weights of the read query; heads: their ids in the program."""
-        if heads.size == 0 or w.shape[1] == 0:
+        """w: (B, T, h) attention weights of the read query; heads: those to watch."""
+        if heads.size == 0 or w.shape[0] == 0:
             return
-        peak = w.max(axis=0)  # (B, H)
+        peak = w.max(axis=1)[:, heads]  # (B, h')
         b, j = np.unravel_index(int(np.argmin(peak)), peak.shape)
         if peak[b, j] < self.attention:
             self.attention = float(peak[b, j])
@@ -296,11 +294,12 @@ class FastEngine:
         U = np.asarray(params.unembedding, dtype=dt)
         _, first = np.unique(U, axis=0, return_index=True)
         self.out_ids = np.sort(first)
-        self.unemb_T = np.ascontiguousarray(U[self.out_ids].T)
+        self.unemb = np.ascontiguousarray(U[self.out_ids])
         self.lnf = _ln_params(params.lnf, dt)
         self.layers = [_prepare_layer(L, dt) for L in params.layers]
         self.memory_budget = memory_budget
         self._table = None  # layer 0's (token, position) table, built on first use
+        self.exact = len(self.layers) <= 1  # reference-order projections (see _project)
 
     # ---- sizes
     @property
@@ -313,9 +312,8 @@ class FastEngine:
         item = self.dtype.itemsize
         per = total_len * d * 4
         for L in self.layers:
-            hk = L.qkv.shape[1]
-            H = sum(G.n_heads for G in L.groups)
-            per += total_len * (2 * hk + 2 * d) + total_len * H * 3
+            hk, H = L.n_heads * L.d_head, L.n_heads
+            per += total_len * (5 * hk + 2 * d) + total_len * H * 3
             per += total_len * total_len * H * 3  # prefill scores, exps and weights
             if L.has_mlp and not L.dedup:
                 per += total_len * (L.b1.size + L.mlp_in.size) * 2
@@ -324,82 +322,100 @@ class FastEngine:
 
     # ---- one block of new positions through the stack
     def _project(self, L: _Layer, lx, read_only: bool):
-        """Queries and keys/values of the new LN'd rows lx (B, n, d): (q rows, kv rows),
-        q (B, nq, n_q) only at the last position when read_only, kv (B, n, width - n_q)."""
+        """Queries (B, nq, h, k) and keys, values (B, n, h, k) of LN'd rows lx (B, n, d);
+        queries only at the last row if read_only.
+
+        One-layer programs use the reference's einsum('nj,hjk->nhk') (same order, same
+        bits: their answers then equal the reference's even on near-ties). Deeper ones
+        use a matmul: their prefill already sums in another order (see _attend)."""
         B, n, d = lx.shape
-        a = L.n_q
-        if read_only:
-            kv = (lx.reshape(B * n, d) @ L.qkv[:, a:]).reshape(B, n, -1)
-            q = (lx[:, -1] @ L.qkv[:, :a]).reshape(B, 1, a)
-            return q, kv
-        qkv = (lx.reshape(B * n, d) @ L.qkv).reshape(B, n, -1)
-        return qkv[:, :, :a], qkv[:, :, a:]
+        if self.exact:
+            q = np.einsum("bnj,hjk->bnhk", lx[:, -1:] if read_only else lx, L.Q)
+            return q, np.einsum("bnj,hjk->bnhk", lx, L.K), np.einsum("bnj,hjk->bnhk", lx, L.V)
+        h, k = L.n_heads, L.d_head
+        if L.qkv is None:
+            L.qkv = np.ascontiguousarray(
+                np.concatenate([M.transpose(1, 0, 2).reshape(d, h * k) for M in (L.Q, L.K, L.V)], axis=1))
+        kv = (lx.reshape(B * n, d) @ L.qkv[:, h * k:]).reshape(B, n, 2, h, k)
+        src = lx[:, -1:] if read_only else lx
+        q = (src.reshape(-1, d) @ L.qkv[:, :h * k]).reshape(B, src.shape[1], h, k)
+        return q, kv[:, :, 0], kv[:, :, 1]
 
-    def _attend(self, L: _Layer, G: _HeadGroup, q, kv, cache_k, cache_v, pos0: int):
-        """Attention of one head group for the new positions pos0.. .
+    def _attend(self, L: _Layer, q, k, v, cache_k, cache_v, pos0: int):
+        """Attention of the new positions pos0.. (q (B, nq, h, k); k, v (B, n, h, k)),
+        with the keys and values of earlier positions from the caches (B, T, h, k).
 
-        q (B, nq, n_q) and kv (B, n, ...) are the layer's projected rows (see _project).
-        The caches are position-major, (T, width, B, H): every reduction over positions
-        (max, sum of the softmax, the weighted sum of values) then runs across whole
-        contiguous (B * H) slices instead of along a short last axis.
-        Returns (B, nq, d) head outputs projected by P and the attention weights of
-        the last query (T', B, H)."""
-        H, ks, kv_w, a = G.n_heads, G.ks, G.kv, L.n_q
-        B, n = kv.shape[:2]
-        nq = q.shape[1]
-        q = q[:, :, G.q].reshape(B, nq, H, ks)
-        k = kv[:, :, G.k.start - a:G.k.stop - a].reshape(B, n, H, ks)
-        v = kv[:, :, G.v.start - a:G.v.stop - a].reshape(B, n, H, kv_w)
+        At a read position (one query) each step is the reference's (fig. 1.1) with a
+        batch axis: scores einsum('nhk,mhk->nmh') / sqrt(d_head), softmax over the
+        keys, einsum('nmh,mhk->nhk'), einsum('nhk,hdk->nd'); numpy evaluates them in
+        the same order, so the numbers are the reference's bit for bit.
+        Returns (B, nq, d) and the attention weights of the last query (B, T', h)."""
+        n = k.shape[1]
         end = pos0 + n
-        N = B * H
-        cache_k[pos0:end] = k.transpose(1, 3, 0, 2)                 # (n, ks, B, H)
-        cache_v[pos0:end] = v.transpose(1, 3, 0, 2)                 # (n, kv, B, H)
-        if nq == 1:  # one query: ks multiply-adds over whole (T, B*H) slices
-            keys = cache_k[:end].reshape(end, ks, N)
-            qt = q.transpose(1, 3, 0, 2).reshape(ks, N)             # (ks, B*H)
-            scores = keys[:, 0] * qt[0]
-            for j in range(1, ks):
-                scores += keys[:, j] * qt[j]
-            scores /= L.scale                                        # (T, B*H)
-            w = _softmax_inplace(scores, axis=0)
-            z = np.einsum("tn,tkn->kn", w, cache_v[:end].reshape(end, kv_w, N))  # (kv, B*H)
-            z = z.reshape(kv_w, B, H).transpose(1, 2, 0).reshape(B, 1, H * kv_w)
-            return z @ G.P, w.reshape(end, B, H)
-        # several queries (prefill of a layer whose every position is needed): batched
-        # matmuls over (B, H); contiguous copies, on which numpy's matmul is much faster
-        qh = np.ascontiguousarray(q.transpose(0, 2, 1, 3))           # (B, H, nq, ks)
-        kh = np.ascontiguousarray(cache_k[:end].transpose(2, 3, 1, 0))  # (B, H, ks, T)
-        scores = qh @ kh                                             # (B, H, nq, T)
-        scores /= L.scale
+        cache_k[:, pos0:end] = k
+        cache_v[:, pos0:end] = v
+        keys, vals = cache_k[:, :end], cache_v[:, :end]
+        nq = q.shape[1]
+        if nq == 1:  # the read position: it sees every key, no mask
+            scores = np.einsum("bhk,bmhk->bmh", q[:, 0], keys) / L.scale    # (B, T, h)
+            w = _softmax_inplace(scores, axis=1)
+            z = np.einsum("bmh,bmhk->bhk", w, vals)
+            return np.einsum("bhk,hdk->bd", z, L.P)[:, None], w
+        # Many queries (the prefill of a layer whose every position is read by the next):
+        # batched matmuls over live heads and their non-zero columns only. Same math,
+        # other summation order: these agree with the reference to rounding.
+        B, h, k = q.shape[0], L.n_heads, L.d_head
+        flat = lambda a: np.concatenate([a.reshape(B, a.shape[1], h * k),
+                                         np.zeros((B, a.shape[1], 1), a.dtype)], axis=2)
+        qf, kf, vf = flat(q), flat(keys), flat(vals)
         future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
-        np.copyto(scores, -np.inf, where=future)                     # the causal mask
-        w = _softmax_inplace(scores, axis=-1)
-        z = w @ np.ascontiguousarray(cache_v[:end].transpose(2, 3, 0, 1))  # (B, H, nq, kv)
-        z = z.transpose(0, 2, 1, 3).reshape(B, nq, H * kv_w)
-        return z @ G.P, w[:, :, -1].transpose(2, 0, 1)
+        out = np.zeros((B, nq, L.P.shape[1]), dtype=q.dtype)
+        w_last = np.zeros((B, end, h), dtype=q.dtype)
+        for G in L.groups:
+            qh = np.ascontiguousarray(qf[:, :, G.sel_s].transpose(0, 2, 1, 3))   # (B, H, nq, ks)
+            kh = np.ascontiguousarray(kf[:, :, G.sel_s].transpose(0, 2, 3, 1))   # (B, H, ks, T)
+            vh = np.ascontiguousarray(vf[:, :, G.sel_v].transpose(0, 2, 1, 3))   # (B, H, T, kv)
+            scores = qh @ kh                                                     # (B, H, nq, T)
+            scores /= L.scale
+            np.copyto(scores, -np.inf, where=future)
+            w = _softmax_inplace(scores, axis=-1)
+            z = (w @ vh).transpose(0, 2, 1, 3)                                   # (B, nq, H, kv)
+            out += z.reshape(B, nq, -1) @ G.P
+            w_last[:, :, G.heads] = w[:, :, -1].transpose(0, 2, 1)
+        return out, w_last
 
     def _mlp_rows(self, L: _Layer, rows: np.ndarray) -> np.ndarray:
-        """relu(x @ M1 + b1) @ M2 on (N, m) inputs (M1's non-zero rows only), in slices."""
+        """relu(x @ M1 + b1) @ M2 on (N, m) inputs (M1's non-zero rows only), in slices.
+
+        numpy multiplies a one-row matrix with gemv, whose sums round differently from
+        gemm's; the reference's MLP sees one row only for a 1-token sequence (handled
+        in _mlp), so a lone row here is doubled to go through gemm as there."""
         f = L.b1.size
         out = np.empty((rows.shape[0], L.M2.shape[1]), dtype=self.dtype)
-        step = max(1, int(self.memory_budget // (4 * max(f, 1) * self.dtype.itemsize)))
+        step = max(2, int(self.memory_budget // (4 * max(f, 1) * self.dtype.itemsize)))
         for s in range(0, rows.shape[0], step):
             x = rows[s:s + step]
+            n_rows = x.shape[0]
+            if n_rows == 1:
+                x = np.repeat(x, 2, axis=0)
             if x.shape[1] == 0:  # M1 all zero: every unit sees only its bias
                 hid = np.zeros((x.shape[0], f), dtype=self.dtype)
-            elif x.shape[1] <= 4:  # few live inputs: outer products beat a thin matmul
-                hid = x[:, :1] * L.M1[0]
-                for j in range(1, x.shape[1]):
-                    hid += x[:, j:j + 1] * L.M1[j]
+            elif x.shape[1] == 1:  # one live input: a product, as BLAS's first FMA rounds it
+                hid = x * L.M1[0]
             else:
                 hid = x @ L.M1
             hid += L.b1
             np.maximum(hid, 0, out=hid)
-            out[s:s + step] = hid @ L.M2
+            out[s:s + step] = (hid @ L.M2)[:n_rows]
         return out
 
-    def _mlp(self, L: _Layer, lx: np.ndarray) -> np.ndarray:
-        """The MLP on LN'd rows (N, d): zeros dropped, distinct rows only when wide."""
+    def _mlp(self, L: _Layer, lx: np.ndarray, gemv: bool = False) -> np.ndarray:
+        """The MLP on LN'd rows (N, d): zeros dropped, distinct rows only when wide.
+        gemv: the reference ran this MLP on a single row (see _mlp_rows); gemv's sums
+        may pair terms by position, so there M1 keeps its zero rows."""
+        if gemv:  # one (1, d) product per row, as the reference's
+            hid = np.matmul(lx[:, None, :], L.M1_full) + L.b1
+            return (np.matmul(np.maximum(hid, 0), L.M2) + L.b2)[:, 0]
         xin = np.ascontiguousarray(lx[:, L.mlp_in])
         if not L.dedup or xin.shape[0] < 2:
             return self._mlp_rows(L, xin) + L.b2
@@ -442,13 +458,12 @@ class FastEngine:
             V, d = self.tok_emb.shape
             T = self.block
             L = self.layers[0]
-            if V * T * (L.qkv.shape[1] + d) * self.dtype.itemsize > self.memory_budget // 4:
+            if V * T * (3 * L.n_heads * L.d_head + d) * self.dtype.itemsize > self.memory_budget // 4:
                 self._table = False
             else:
-                x = (self.tok_emb[:, None, :] + self.pos_emb[None, :, :]).reshape(V * T, d)
-                qkv = layer_norm(x, *L.ln1) @ L.qkv
-                c = np.ascontiguousarray
-                self._table = (x, c(qkv[:, :L.n_q]), c(qkv[:, L.n_q:]))
+                x = (self.tok_emb[:, None, :] + self.pos_emb[None, :, :]).reshape(1, V * T, d)
+                q, k, v = self._project(L, layer_norm(x, *L.ln1), False)
+                self._table = (x[0], q[0], k[0], v[0])
         return self._table or None
 
     def _embed(self, toks: np.ndarray, pos0: int):
@@ -468,36 +483,31 @@ class FastEngine:
         the only ones read); returns the final residual rows (B, n', d). ids: table
         ids of the rows (see _embed), so layer 0 gathers instead of computing."""
         last = len(self.layers) - 1
+        one_token = pos0 + x.shape[1] == 1  # the reference's matrices have a single row
         for i, L in enumerate(self.layers):
             only_last = read_only and i == last
-            if not L.groups:  # no live head: attention adds exactly 0
-                x = x[:, -1:] if only_last else x
+            if i == 0 and ids is not None:
+                _, tq, tk, tv = self._table
+                q, k, v = (tq[ids[:, -1:]] if only_last else tq[ids]), tk[ids], tv[ids]
             else:
-                if i == 0 and ids is not None:
-                    _, tq, tkv = self._table
-                    q, kv = (tq[ids[:, -1:]] if only_last else tq[ids]), tkv[ids]
-                else:
-                    q, kv = self._project(L, layer_norm(x, *L.ln1), only_last)
-                att = None
-                for G, (ck, cv) in zip(L.groups, caches[i]):
-                    a_g, w = self._attend(L, G, q, kv, ck, cv, pos0)
-                    att = a_g if att is None else att + a_g
-                    if stats is not None:
-                        stats.merge_attention(w, i, G.head_ids, rows, step)
-                x = (x[:, -1:] if only_last else x) + att
+                q, k, v = self._project(L, layer_norm(x, *L.ln1), only_last)
+            att, w = self._attend(L, q, k, v, *caches[i], pos0)
+            if stats is not None:
+                stats.merge_attention(w, i, L.live_heads, rows, step)
+            x = (x[:, -1:] if only_last else x) + att
             if L.has_mlp:
                 B, n, d = x.shape
                 lx = layer_norm(x, *L.ln2).reshape(B * n, d)
-                x = x + self._mlp(L, lx).reshape(B, n, d)
+                x = x + self._mlp(L, lx, gemv=one_token).reshape(B, n, d)
         return x
 
     def _logits(self, x_last: np.ndarray) -> np.ndarray:
-        return layer_norm(x_last, *self.lnf) @ self.unemb_T
+        """The reference's einsum('nd,vd->nv', LN_f(x), out_emb), distinct rows only."""
+        return np.einsum("bd,vd->bv", layer_norm(x_last, *self.lnf), self.unemb)
 
     def _new_caches(self, B: int, T: int):
         return [
-            [(np.empty((T, G.ks, B, G.n_heads), self.dtype), np.empty((T, G.kv, B, G.n_heads), self.dtype))
-             for G in L.groups]
+            (np.empty((B, T, L.n_heads, L.d_head), self.dtype), np.empty((B, T, L.n_heads, L.d_head), self.dtype))
             for L in self.layers
         ]
 
@@ -560,7 +570,7 @@ class FastEngine:
                     length[alive[stopped]] = step
                     keep = ~stopped
                     alive, nxt = alive[keep], nxt[keep]
-                    caches = [[(ck[:, :, keep], cv[:, :, keep]) for ck, cv in layer] for layer in caches]
+                    caches = [(ck[keep], cv[keep]) for ck, cv in caches]
                     if alive.size == 0:
                         break
             pos0 += x.shape[1]
@@ -578,8 +588,10 @@ class FastEngine:
             raise InputError(f"the input is {n} tokens long, but the block size is {self.block}")
         caches = self._new_caches(B, n)
         x, ids = self._embed(toks, 0)
-        x = self._forward(x, 0, caches, False, None, None, 0, ids)
-        return layer_norm(x, *self.lnf) @ np.asarray(self.params.unembedding, dtype=self.dtype).T
+        with _one_blas_thread():
+            x = self._forward(x, 0, caches, False, None, None, 0, ids)
+        U = np.asarray(self.params.unembedding, dtype=self.dtype)
+        return np.einsum("bnd,vd->bnv", layer_norm(x, *self.lnf), U)
 
 
 def generate_batch(params: Params, prompts, rule, max_steps=None, stats: Stats | None = None
