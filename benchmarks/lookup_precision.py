@@ -44,7 +44,7 @@ BOOK_PARAMS = {10: (1408, 283), 100: (3588, 733), 1000: (22308, 5033)}
 DEFAULT = {  # entries -> d_model widths (a few minutes on 2 cores)
     10: [5, 6, 7, 8],
     100: [7, 9, 11, 13],
-    1000: [21, 25, 29, 33],
+    1000: [21, 25, 33],
 }
 FULL = {
     10: list(range(5, 13)),
@@ -91,11 +91,34 @@ def measure(keys, values, vocab: int, d_model: int, seed: int, iters: int, lr: f
 
 
 def parse_widths(text: str) -> list[int]:
+    """'5-9,12' -> 5 6 7 8 9 12; '15-33:2' -> 15 17 ... 33."""
     out = []
     for part in text.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+        span, _, step = part.partition(":")
+        a, _, b = span.partition("-")
+        out += list(range(int(a), int(b) + 1, int(step or 1))) if b else [int(a)]
     return out
+
+
+def additive_bound(keys, values, vocab: int, steps: int = 20000) -> float:
+    """Training accuracy of the best *additive* classifier, score_v(key) = sum_p S_p[key_p, v]
+    (multinomial logistic regression on the one-hot key positions, plain gradient descent).
+
+    lookup's logits are additive in this sense: E's rows sum to 0, so
+    E @ LN(h, 0, 0, 0)[:d] = (E @ h) / std, and E @ h = sum_p E M_p^T E[k_p]. So no
+    width can answer more keys than an additive classifier can (book ex. 3.9)."""
+    n, l = keys.shape
+    X = np.zeros((n, l * vocab))
+    for p in range(l):
+        X[np.arange(n), p * vocab + keys[:, p]] = 1.0
+    W, Y = np.zeros((l * vocab, vocab)), np.eye(vocab)[values]
+    for _ in range(steps):
+        z = X @ W
+        z -= z.max(axis=1, keepdims=True)
+        s = np.exp(z)
+        s /= s.sum(axis=1, keepdims=True)
+        W -= 5.0 / n * (X.T @ (s - Y))
+    return float(np.mean((X @ W).argmax(axis=1) == values))
 
 
 def main(argv=None) -> int:
@@ -109,6 +132,8 @@ def main(argv=None) -> int:
     ap.add_argument("--key-len", type=int, default=5)
     ap.add_argument("--iters", type=int, default=1000, help="fitting steps (lookup's default 1000)")
     ap.add_argument("--lr", type=float, default=1e-2, help="step size (lookup's default 0.01)")
+    ap.add_argument("--additive", action="store_true",
+                    help="also print the best additive classifier's accuracy on each table (ex. 3.9)")
     ap.add_argument("--plot", default="lookup_precision.png", help="where to write the plot ('' for none)")
     ap.add_argument("--json", dest="json_path", help="also write every measurement as JSON here")
     ap.add_argument("--write-table", metavar="PATH",
@@ -132,7 +157,7 @@ def main(argv=None) -> int:
         ap.error("d_model must be at least 5 (2 token dims + 3 for the position)")
     seeds = args.seeds or (10 if args.full else 2)
     grid = FULL if args.full else DEFAULT
-    results = []
+    results, bound_cache = [], {}
     print(f"LOOKUP TABLE precision (fig. 3.8): key length {args.key_len}, {args.iters} fitting steps, "
           f"lr {args.lr}, {seeds} seed(s) per setting")
     t_start = time.perf_counter()
@@ -155,9 +180,18 @@ def main(argv=None) -> int:
                     row = {"entries": n, "vocab": vocab, "d_model": d, "precision": p,
                            "params": runs[0]["params"], "nonzero": runs[0]["nonzero"],
                            "fit_seconds": float(np.mean([r["fit_seconds"] for r in runs]))}
+                    if args.additive:
+                        if (n, vocab) not in bound_cache:  # depends on the tables, not the width
+                            bound_cache[n, vocab] = [
+                                additive_bound(*random_table(n, args.key_len, vocab,
+                                                             np.random.default_rng([n, vocab, seed])), vocab)
+                                for seed in range(seeds)]
+                        row["additive_bound"] = bound_cache[n, vocab]
                     results.append(row)
                     print(f"{vocab:>6} {d:>7} {np.mean(p):>14.3f} {min(p):>6.3f} {max(p):>6.3f} "
-                          f"{row['params']:>8,} {row['nonzero']:>8,} {row['fit_seconds']:>6.1f}", flush=True)
+                          f"{row['params']:>8,} {row['nonzero']:>8,} {row['fit_seconds']:>6.1f}"
+                          + (f"   additive bound {np.mean(row['additive_bound']):.3f}" if args.additive else ""),
+                          flush=True)
 
     print("\nSmallest d_model answering every key of every table (all seeds), per vocabulary size:")
     for n in entries:
