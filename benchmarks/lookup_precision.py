@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOKUP = ROOT / "programs" / "lookup.taotp"
+LOOKUP_UNTIED = ROOT / "programs" / "lookup_untied.taotp"
 
 BOOK_WIDTH = {10: 8, 100: 13, 1000: 33}                 # fig. 3.8 / §3.7, d_model
 BOOK_PARAMS = {10: (1408, 283), 100: (3588, 733), 1000: (22308, 5033)}
@@ -70,16 +71,20 @@ def table_text(keys, values, header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure(keys, values, vocab: int, d_model: int, seed: int, iters: int, lr: float, tmp: Path) -> dict:
-    """Compile lookup.taotp on this table at this width and count the keys it answers right."""
+def measure(keys, values, vocab: int, d_model: int, seed: int, iters: int, lr: float, tmp: Path,
+            untied: bool = False) -> dict:
+    """Compile lookup.taotp (or lookup_untied.taotp) on this table at this width and count
+    the keys it answers right."""
     import taotp
 
     path = tmp / "table.tsv"
     path.write_text(table_text(keys, values))
-    sets = {"table": str(path), "tok_dims": d_model - 3, "vocab_size": vocab, "block": keys.shape[1],
-            "iters": iters, "lr": lr, "seed": seed}
+    sets = {"table": str(path), "tok_dims": d_model - 3, "block": keys.shape[1], "seed": seed}
+    if not untied:
+        sets.update(vocab_size=vocab, iters=iters, lr=lr)
     t0 = time.perf_counter()
-    prog = taotp.load_program(str(LOOKUP), {k: str(v) for k, v in sets.items()}, progress=False)
+    prog = taotp.load_program(str(LOOKUP_UNTIED if untied else LOOKUP), {k: str(v) for k, v in sets.items()},
+                              progress=False)
     fit_s = time.perf_counter() - t0
     prompts = [prog.encode(" ".join(f"w{t}" for t in k)) for k in keys]
     out = prog.generate(prompts, engine="fast")
@@ -132,6 +137,8 @@ def main(argv=None) -> int:
     ap.add_argument("--key-len", type=int, default=5)
     ap.add_argument("--iters", type=int, default=1000, help="fitting steps (lookup's default 1000)")
     ap.add_argument("--lr", type=float, default=1e-2, help="step size (lookup's default 0.01)")
+    ap.add_argument("--untied", action="store_true",
+                    help="measure lookup_untied (§3.5: random weights, no fitting) instead")
     ap.add_argument("--additive", action="store_true",
                     help="also print the best additive classifier's accuracy on each table (ex. 3.9)")
     ap.add_argument("--plot", default="lookup_precision.png", help="where to write the plot ('' for none)")
@@ -158,13 +165,15 @@ def main(argv=None) -> int:
     seeds = args.seeds or (10 if args.full else 2)
     grid = FULL if args.full else DEFAULT
     results, bound_cache = [], {}
-    print(f"LOOKUP TABLE precision (fig. 3.8): key length {args.key_len}, {args.iters} fitting steps, "
-          f"lr {args.lr}, {seeds} seed(s) per setting")
+    how = ("untied (§3.5), random weights" if args.untied
+           else f"{args.iters} fitting steps, lr {args.lr}")
+    print(f"LOOKUP TABLE precision (fig. 3.8): key length {args.key_len}, {how}, {seeds} seed(s) per setting")
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for n in entries:
             widths = parse_widths(args.widths) if args.widths else grid.get(n, DEFAULT[100])
-            print(f"\n{n} entries   (book: 100% from d_model {BOOK_WIDTH.get(n, '?')})")
+            book_note = "" if args.untied else f"   (book: 100% from d_model {BOOK_WIDTH.get(n, '?')})"
+            print(f"\n{n} entries{book_note}")
             print(f"{'vocab':>6} {'d_model':>7} {'precision mean':>14} {'min':>6} {'max':>6} "
                   f"{'params':>8} {'non-zero':>8} {'fit s':>6}")
             for vocab in vocabs:
@@ -175,7 +184,8 @@ def main(argv=None) -> int:
                     for seed in range(seeds):
                         rng = np.random.default_rng([n, vocab, seed])
                         keys, values = random_table(n, args.key_len, vocab, rng)
-                        runs.append(measure(keys, values, vocab, d, seed, args.iters, args.lr, Path(tmp)))
+                        runs.append(measure(keys, values, vocab, d, seed, args.iters, args.lr, Path(tmp),
+                                            untied=args.untied))
                     p = [r["precision"] for r in runs]
                     row = {"entries": n, "vocab": vocab, "d_model": d, "precision": p,
                            "params": runs[0]["params"], "nonzero": runs[0]["nonzero"],
@@ -193,6 +203,7 @@ def main(argv=None) -> int:
                           + (f"   additive bound {np.mean(row['additive_bound']):.3f}" if args.additive else ""),
                           flush=True)
 
+    untied = args.untied
     print("\nSmallest d_model answering every key of every table (all seeds), per vocabulary size:")
     for n in entries:
         rows = [r for r in results if r["entries"] == n]
@@ -203,7 +214,7 @@ def main(argv=None) -> int:
                                                f"{ok[0]['nonzero']:,} non-zero)" if ok else "none tried"))
         book = BOOK_WIDTH.get(n)
         print(f"  {n:>5} entries: " + "; ".join(parts))
-        if book:
+        if book and not untied:
             print(f"  {'':>5}          book: {book} ({BOOK_PARAMS[n][0]:,} params, {BOOK_PARAMS[n][1]:,} non-zero, "
                   f"vocab 10)")
     print(f"\ntotal time {time.perf_counter() - t_start:.0f} s")

@@ -11,6 +11,9 @@ the ERRATA fix `E -= lr * dE`).
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
 from ..errors import CompileError
@@ -158,6 +161,11 @@ def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, see
     loss = float(losses[-1]) if iters else float("nan")
     ctx.notes["lookup_fit"] = {"entries": int(len(keys)), "tok_dims": tok_dims, "iters": iters,
                                "final_loss": loss, "fit_accuracy": acc}
+    if acc < 1.0 and ctx.progress_enabled and not os.environ.get("TAOTP_QUIET"):
+        right = int(round(acc * len(keys)))
+        print(f"warning: lookup_fit: the fitted weights answer {right} of {len(keys)} keys right "
+              f"(try a larger tok_dims, more iters or another lr; a table can also be beyond the "
+              f"construction, see docs/lookup.md)", file=sys.stderr)
     return Record("lookup_fit", E=E, M=M, loss=loss, fit_accuracy=acc)
 
 
