@@ -180,6 +180,7 @@ class _HeadGroup:
     sel_s: np.ndarray
     sel_v: np.ndarray
     P: np.ndarray            # (H * kv, d): P's rows for the picked value columns
+    padded: bool             # some head has fewer kept columns than the group's width
 
 
 def _head_groups(Q, K, V, P, dtype) -> list[_HeadGroup]:
@@ -205,8 +206,9 @@ def _head_groups(Q, K, V, P, dtype) -> list[_HeadGroup]:
         Pg = np.zeros((len(heads) * kv, d))
         for j, i in enumerate(heads):
             Pg[j * kv:j * kv + v_cols[i].size] = P[i][:, v_cols[i]].T
-        groups.append(_HeadGroup(np.asarray(heads), pick(s_cols, ks), pick(v_cols, kv),
-                                 np.ascontiguousarray(Pg, dtype=dtype)))
+        sel_s, sel_v = pick(s_cols, ks), pick(v_cols, kv)
+        groups.append(_HeadGroup(np.asarray(heads), sel_s, sel_v, np.ascontiguousarray(Pg, dtype=dtype),
+                                 bool((sel_s == h * k).any() or (sel_v == h * k).any())))
     return groups
 
 
@@ -356,17 +358,20 @@ class FastEngine:
         cache_v[:, pos0:end] = v
         keys, vals = cache_k[:, :end], cache_v[:, :end]
         nq = q.shape[1]
-        if nq == 1:  # the read position: it sees every key, no mask
+        if nq == 1 and self.exact:  # the read position: it sees every key, no mask
             scores = np.einsum("bhk,bmhk->bmh", q[:, 0], keys) / L.scale    # (B, T, h)
             w = _softmax_inplace(scores, axis=1)
             z = np.einsum("bmh,bmhk->bhk", w, vals)
             return np.einsum("bhk,hdk->bd", z, L.P)[:, None], w
-        # Many queries (the prefill of a layer whose every position is read by the next):
+        # Many queries (the prefill of a layer whose every position is read by the next),
+        # or any query of a deeper program (whose prefill already sums in another order):
         # batched matmuls over live heads and their non-zero columns only. Same math,
         # other summation order: these agree with the reference to rounding.
         B, h, k = q.shape[0], L.n_heads, L.d_head
-        flat = lambda a: np.concatenate([a.reshape(B, a.shape[1], h * k),
-                                         np.zeros((B, a.shape[1], 1), a.dtype)], axis=2)
+        padded = any(G.padded for G in L.groups)  # a zero slot at index h*k for padding
+        flat = (lambda a: np.concatenate([a.reshape(B, a.shape[1], h * k),
+                                          np.zeros((B, a.shape[1], 1), a.dtype)], axis=2)) if padded \
+            else (lambda a: a.reshape(B, a.shape[1], h * k))
         qf, kf, vf = flat(q), flat(keys), flat(vals)
         future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
         out = np.zeros((B, nq, L.P.shape[1]), dtype=q.dtype)
