@@ -11,19 +11,19 @@ What it does differently from `reference` (none of it changes the math):
   and unembedding only there;
 - layer 0 from a table: it sees only tok_emb[t] + pos_emb[p], so its LN'd
   queries, keys and values are computed once per (token, position) and gathered;
-- exact zeros dropped: MLP input rows of M1 that are all zero take no part; in the
-  prefill of a layer whose every position is needed, so do heads whose V or P is
-  all zero and query/key or value columns that are all zero (x * 0 adds nothing);
+- exact zeros dropped: MLP input rows of M1 that are all zero take no part; in
+  programs of two or more layers, so do heads whose V or P is all zero and
+  query/key or value columns that are all zero (x * 0 adds nothing);
 - the MLP on distinct rows only: its output is a function of the LN'd input
   restricted to M1's non-zero rows; wide MLPs (the book's spike MLPs, §6.3,
   thm 6.1) are evaluated once per distinct such row and the result reused,
   within a batch and across batches (memoised per engine);
 - the params' dtype is kept (float32 stays float32); OpenBLAS runs one thread.
 
-Same bits where it matters: at the positions whose logits are read, attention and
-the unembedding are the reference's einsums with a batch axis added, which numpy
-evaluates in the same order, and layer norms are the same elementwise steps. So a
-one-layer attention-only program (SORT, MIN, MAX, LOOKUP) gives the reference's
+Same bits where it can: in a one-layer program, attention is the reference's
+einsums with a batch axis added, which numpy evaluates in the same order (and so
+is every program's unembedding), and layer norms are the same elementwise steps.
+So a one-layer attention-only program (SORT, MIN, MAX, LOOKUP) gives the reference's
 answer on every input, even where a near-tie makes that answer a matter of
 rounding (SORT at n = 29, ERRATA.md). The MLP's matrix products go through BLAS,
 whose last bits can depend on a row's place in the matrix (none changed an answer
