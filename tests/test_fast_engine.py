@@ -243,3 +243,19 @@ def test_one_layer_answers_are_the_references_even_where_the_program_fails(data,
 @functools.lru_cache(maxsize=None)
 def program_n29():
     return taotp.load_program("sort", {"n": 29}, progress=False)
+
+
+@settings(max_examples=5, deadline=None, database=None)
+@given(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=40))
+def test_run_batch_prints_the_same_bytes_with_either_engine(pairs):
+    """`taotp run add --batch -` (issue 5: byte-identical with --engine fast and reference)."""
+    from click.testing import CliRunner
+
+    from taotp.cli import main
+
+    lines = "".join(f"{a:02d}+{b:02d}=\n" for a, b in pairs)
+    outs = [CliRunner().invoke(main, ["run", "add", "--set", "n_digits=2", "--batch", "-", "--engine", e],
+                               input=lines) for e in ("fast", "reference")]
+    assert all(o.exit_code == 0 for o in outs), [o.output for o in outs]
+    assert outs[0].output == outs[1].output
+    assert outs[0].output.split() == [f"{a + b:03d}" for a, b in pairs]
