@@ -135,10 +135,10 @@ def _ln_params(ln, dtype):
 
 @dataclass
 class _Layer:
-    """One layer's weights. Attention keeps the reference's (h, d, k) layouts: its
-    contractions are the reference's einsums with a batch axis added, which numpy
-    evaluates in the same order, so every attention number is the reference's, bit
-    for bit. The MLP drops M1's all-zero rows (their terms are exact zeros)."""
+    """One layer's weights. Q, K, V, P keep the reference's (h, d, k) layouts for the
+    reference-order einsums of one-layer programs; `groups` hold the live heads with
+    zero columns dropped for the matmul path. The MLP drops M1's all-zero rows (their
+    terms are exact zeros)."""
 
     Q: np.ndarray            # (h, d, k)
     K: np.ndarray
@@ -172,7 +172,7 @@ class _Layer:
 
 @dataclass
 class _HeadGroup:
-    """Live heads with the same kept widths, for the many-query (prefill) path: sel_s
+    """Live heads with the same kept widths, for the matmul path (see _attend): sel_s
     (H, ks) and sel_v (H, kv) pick each head's kept query/key and value columns out of
     a row of h*k projections plus one zero slot (index h*k) for padding."""
 
@@ -347,10 +347,11 @@ class FastEngine:
         """Attention of the new positions pos0.. (q (B, nq, h, k); k, v (B, n, h, k)),
         with the keys and values of earlier positions from the caches (B, T, h, k).
 
-        At a read position (one query) each step is the reference's (fig. 1.1) with a
-        batch axis: scores einsum('nhk,mhk->nmh') / sqrt(d_head), softmax over the
-        keys, einsum('nmh,mhk->nhk'), einsum('nhk,hdk->nd'); numpy evaluates them in
-        the same order, so the numbers are the reference's bit for bit.
+        In a one-layer program, at a read position (one query), each step is the
+        reference's (fig. 1.1) with a batch axis: scores einsum('nhk,mhk->nmh') /
+        sqrt(d_head), softmax over the keys, einsum('nmh,mhk->nhk'),
+        einsum('nhk,hdk->nd'); numpy evaluates them in the same order, so the numbers
+        are the reference's bit for bit.
         Returns (B, nq, d) and the attention weights of the last query (B, T', h)."""
         n = k.shape[1]
         end = pos0 + n
