@@ -2,6 +2,7 @@
 
     python benchmarks/engines.py                 # all cases
     python benchmarks/engines.py --case add --fast-n 1000000
+    python benchmarks/engines.py --agree         # answers of both engines, input by input
 
 For each case (3-digit DECIMAL ADDITION, SORT, SEARCH at the shipped defaults) the
 same seeded inputs, drawn from the program's spec, run through:
@@ -153,6 +154,44 @@ def bench(case, ref_n, fast_n, torch_n, seed):
     torch.set_num_threads(threads)
 
 
+AGREE = [  # (program, settings, samples or None for every input)
+    ("add", {"n_digits": 1}, None), ("add", {"n_digits": 2}, None), ("add_mod", {}, None),
+    ("add_digit_mod", {}, None), ("sort", {}, 3000), ("sort", {"n": 29}, 3000), ("min", {}, 2000),
+    ("max", {}, 2000), ("search", {}, 500), ("lookup", {"table": "examples/tables/random100.tsv"}, 1000),
+    ("hello", {}, None),
+]
+
+
+def agreement(seed):
+    """Answers of both engines, input by input, in both dtypes (an overflow is an answer)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for name, overrides, n in AGREE:
+        ov = {k: os.path.join(root, v) if k == "table" else v for k, v in overrides.items()}
+        prog = taotp.load_program(name, ov, progress=False)
+        s = specs.settings_of(prog)
+        spec = specs.get(prog.spec)
+        rng = np.random.default_rng(seed)
+        texts = list(spec.enumerate(s)) if n is None else [spec.sample(s, rng) for _ in range(n)]
+        prompts = [prog.encode(t) for t in texts]
+        for dt in (np.float64, np.float32):
+            P = prog.params if dt == np.float64 else prog.params.astype(dt)
+            res = []
+            for eng in (reference, fast):
+                try:
+                    with np.errstate(over="raise", invalid="raise"):
+                        res.append(eng.generate_batch(P, prompts, prog.rule))
+                except (FloatingPointError, taotp.TaotpError):
+                    res.append("overflow")
+            if "overflow" in res:
+                what = "both report an overflow" if res[0] == res[1] else f"reference: {res[0] if isinstance(res[0], str) else 'answers'}, fast: {res[1] if isinstance(res[1], str) else 'answers'}"
+            else:
+                differ = sum(a != b for a, b in zip(*res))
+                wrong = sum(prog.vocab.decode(a) != spec.reference(s, t) for a, t in zip(res[0], texts))
+                what = f"{differ} answers differ ({wrong} of the reference's are wrong)"
+            label = f"{name} {overrides or ''}".strip()
+            print(f"  {label:38s} {dt.__name__:8s} {len(prompts):>6,} inputs: {what}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", choices=sorted(CASES), action="append")
@@ -160,7 +199,12 @@ def main():
     ap.add_argument("--fast-n", type=int)
     ap.add_argument("--torch-n", type=int)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--agree", action="store_true",
+                    help="instead of timing: compare both engines' answers on every shipped program")
     a = ap.parse_args()
+    if a.agree:
+        agreement(a.seed)
+        return
     try:
         import torch
         tv = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
