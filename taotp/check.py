@@ -115,16 +115,22 @@ class _Encoder:
     def __init__(self, program):
         self.program = program
         self.index = program.vocab.index
-        self.fast = program.vocab.mode == "chars" and all(len(t) == 1 for t in program.vocab.tokens) \
-            and not program.input_patterns
+        plain = not program.input_patterns
+        self.split = None
+        if plain and program.vocab.mode == "words":
+            self.split = str.split
+        elif plain and all(len(t) == 1 for t in program.vocab.tokens):
+            self.split = list
 
     def __call__(self, text: str) -> list[int]:
-        if self.fast:
+        if self.split is not None:
             try:
-                return [self.index[c] for c in text]
+                ids = [self.index[t] for t in self.split(text)]
+                if ids:
+                    return ids
             except KeyError:
-                pass  # let Program.encode word the error
-        return self.program.encode(text)
+                pass
+        return self.program.encode(text)  # its checks and its wording of any error
 
 
 def _run_chunk(runner, program, prompts, dtype):
