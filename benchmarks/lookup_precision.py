@@ -233,6 +233,7 @@ def plot(results, entries, path):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         print("(matplotlib not installed: no plot)", file=sys.stderr)
         return
@@ -245,6 +246,7 @@ def plot(results, entries, path):
             ax.plot(x, [np.mean(r["precision"]) for r in rows], marker="o", ms=3, label=f"vocab {vocab}")
             ax.fill_between(x, [min(r["precision"]) for r in rows], [max(r["precision"]) for r in rows],
                             alpha=0.2)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{n} entries")
         ax.set_xlabel("d_model")
         ax.set_ylim(-0.02, 1.02)
