@@ -23,3 +23,8 @@ def test_api_example_runs(tmp_path, monkeypatch, capsys):
     runpy.run_path(str(EXAMPLES / "api.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "2 6 7 12 18" in out and (tmp_path / "sort.npz").exists()
+
+
+def test_property_test_example_passes():
+    namespace = runpy.run_path(str(EXAMPLES / "test_echo_property.py"))
+    namespace["test_echo_matches_its_spec"]()
