@@ -151,3 +151,13 @@ def test_example_tables_parse():
     for path in folder.glob("*.tsv"):
         rec = read_table_file(path)
         assert rec.get("size") >= 1 and np.all(rec.get("values") < len(rec.get("tokens")))
+
+
+@settings(max_examples=20, deadline=None)
+@given(tables())
+def test_windows_line_endings(table):
+    _, keys, values = table
+    text = render(keys, values).replace("\n", "\r\n")
+    rec = parse_table(text, "t.tsv")
+    toks = rec.get("tokens")
+    assert [toks[i] for i in rec.get("values")] == values
