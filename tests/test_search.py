@@ -53,7 +53,7 @@ def search_inputs(draw):
     return vocab_size, p, book_shift, xs
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(search_inputs())
 def test_search_finds_the_token_after_the_earlier_occurrence(case):
     vocab_size, p, book_shift, xs = case
