@@ -132,6 +132,7 @@ def test_fit_reports_progress_and_notes(tmp_path):
     (dict(tok_dims=1), "tok_dims must be at least 2"),
     (dict(values=[0, 99]), r"values must be token ids in \[0, 5\)"),
     (dict(keys=[1, 2]), "keys must be a non-empty"),
+    (dict(vocab_size=30_000_000), "logits per step, more than the limit"),
 ])
 def test_fit_rejects_bad_arguments(tmp_path, args, words):
     call = dict(keys=[[0, 1], [2, 3]], values=[1, 2], vocab_size=5, tok_dims=4, iters=3, lr=1e-3, seed=0)

@@ -23,6 +23,7 @@ from .random import _int
 
 EPS = 1e-10  # the machine's layer-norm epsilon (DESIGN.md §1)
 PAD = 3      # the position slot's 3 dims, zero after cleanup, still counted by LN
+MAX_LOGITS = 50_000_000  # entries * vocab per step: refuse before allocating (DESIGN.md §4)
 
 
 def layer_norm_rows(x: np.ndarray) -> np.ndarray:
@@ -155,6 +156,9 @@ def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, see
     if not (np.isfinite(lr) and lr > 0):
         raise CompileError(f"lookup_fit: lr must be a positive number, got {lr}")
     keys, values = _check_table(keys, values, vocab_size)
+    if len(keys) * vocab_size > MAX_LOGITS:
+        raise CompileError(f"lookup_fit: {len(keys):,} entries x {vocab_size:,} tokens = "
+                           f"{len(keys) * vocab_size:,} logits per step, more than the limit of {MAX_LOGITS:,}")
     with ctx.progress(iters, desc=f"lookup fit ({len(keys)} entries, {tok_dims} dims)") as bar:
         E, M, losses = fit(keys, values, vocab_size, tok_dims, iters, lr, _int(seed, "seed"), progress=bar)
     acc = float(np.mean(fitted_logits(E, M, keys).argmax(axis=1) == values))
