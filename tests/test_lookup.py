@@ -175,7 +175,7 @@ def test_built_transformer_computes_the_fitted_logits():
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(5, 60), st.integers(1, 4), st.integers(10, 60))
 def test_lookup_memorises_random_tables(tmp_path_factory, seed, n, key_len, vocab):
-    """At its default width (about sqrt(entries) token dims) and fitting settings, lookup
+    """At its default width (sqrt(entries) token dims, at least 8) and fitting settings, lookup
     answers every key of a random table. Tables are kept within the construction's
     capacity: its logits are a sum of one score table per key position (docs/lookup.md),
     so entries are capped at key_len * vocab (the book's 1,000 entries over 10 tokens
