@@ -6,7 +6,8 @@ rest, so the final layer norm sees (h, 0, 0, 0) in d + 3 dimensions and the
 logits are E @ LN(h)[:d]. We fit E (V, d) and M (l, d, d) so that these logits
 pick each key's value: cross-entropy with the closed-form gradient of fig. 3.4,
 plain gradient steps, and E layer-normalised before every step (fig. 3.5, with
-the ERRATA fix `E -= lr * dE`).
+the ERRATA fix `E -= lr * dE`). Unlike the book's loop, the fit keeps the iterate
+that answered the most keys (see `fit`).
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ def fit(keys, values, vocab_size: int, tok_dims: int, iters: int, lr: float, see
     """Fig. 3.5/3.6: E, M ~ N(0, init_std^2); `iters` steps of E <- LN(E), gradient step.
 
     Plain gradient steps can oscillate late in the run (a key answered right, then
-    wrong again), so the iterate that answered the most keys (the latest among equals)
-    is returned, as is the final one when none beats it.
+    wrong again): when the final E, M answer fewer keys than an earlier iterate, the
+    earlier one that answered the most (the latest among equals) is returned instead.
     Returns (E layer-normalised, M, losses per step)."""
     rng = np.random.default_rng(seed)
     E = rng.normal(0.0, init_std, (vocab_size, tok_dims))
