@@ -17,6 +17,7 @@ import sys
 
 import numpy as np
 
+from ..blas import one_blas_thread
 from ..errors import CompileError
 from ..values import Record
 from . import builtin
@@ -160,7 +161,7 @@ def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, see
     if len(keys) * vocab_size > MAX_LOGITS:
         raise CompileError(f"lookup_fit: {len(keys):,} entries x {vocab_size:,} tokens = "
                            f"{len(keys) * vocab_size:,} logits per step, more than the limit of {MAX_LOGITS:,}")
-    with ctx.progress(iters, desc=f"lookup fit ({len(keys)} entries, {tok_dims} dims)") as bar:
+    with ctx.progress(iters, desc=f"lookup fit ({len(keys)} entries, {tok_dims} dims)") as bar, one_blas_thread():
         E, M, losses = fit(keys, values, vocab_size, tok_dims, iters, lr, _int(seed, "seed"), progress=bar)
     acc = float(np.mean(fitted_logits(E, M, keys).argmax(axis=1) == values))
     loss = float(losses[-1]) if iters else float("nan")

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..blas import one_blas_thread
 from ..decoding import plan_steps
 from ..errors import InputError, NumericError
 from ..params import Params
@@ -55,54 +56,6 @@ EPS = 1e-10
 MEMORY_BUDGET = 256 * 2**20   # bytes of working arrays per chunk
 DEDUP_MIN_WIDTH = 64          # MLPs at least this wide (after dropping zeros) run on distinct rows
 MEMO_MAX_ROWS = 2_000_000     # distinct MLP input rows remembered per layer
-
-
-# -- BLAS threads -------------------------------------------------------------------------
-# The engine's matrix products are small (d_model-wide); OpenBLAS's threads cost more
-# than they save on them, and far more on a busy machine (measured in
-# docs/performance.md). Runs use one BLAS thread; the caller's setting is restored.
-
-def _openblas_thread_fns():
-    """(get, set) of the OpenBLAS loaded in this process, or None (not Linux, not OpenBLAS)."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for suffix in ("64_", "", "_64"):
-            for prefix in ("scipy_openblas", "openblas"):
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and set_ is not None:
-                    return get, set_
-    return None
-
-
-_BLAS = None
-
-
-class _one_blas_thread:
-    def __enter__(self):
-        global _BLAS
-        if _BLAS is None:
-            _BLAS = _openblas_thread_fns() or False
-        self.before = None
-        if _BLAS:
-            self.before = int(_BLAS[0]())
-            if self.before != 1:
-                _BLAS[1](1)
-        return self
-
-    def __exit__(self, *exc):
-        if _BLAS and self.before not in (None, 1):
-            _BLAS[1](self.before)
 
 
 # -- the machine's pieces (fig. 1.1) -----------------------------------------------
@@ -521,7 +474,7 @@ class FastEngine:
     def generate(self, prompts, rule, max_steps: int | None = None,
                  stats: Stats | None = None) -> list[list[int]]:
         """Greedy continuations, exactly as reference.generate_batch (prefix added here)."""
-        with _one_blas_thread():
+        with one_blas_thread():
             return self._generate(prompts, rule, max_steps, stats)
 
     def _generate(self, prompts, rule, max_steps, stats) -> list[list[int]]:
@@ -594,7 +547,7 @@ class FastEngine:
             raise InputError(f"the input is {n} tokens long, but the block size is {self.block}")
         caches = self._new_caches(B, n)
         x, ids = self._embed(toks, 0)
-        with _one_blas_thread():
+        with one_blas_thread():
             x = self._forward(x, 0, caches, False, None, None, 0, ids)
         U = np.asarray(self.params.unembedding, dtype=self.dtype)
         return np.einsum("bnd,vd->bnv", layer_norm(x, *self.lnf), U)
