@@ -8,13 +8,15 @@ from ..errors import CompileError
 from ..vocab import Vocab
 from . import builtin
 
+MAX_VOCAB = 1_000_000
+
 
 @builtin()
 def ints(n):
     """Tokens "0", "1", ..., str(n-1): token i is the integer i. Input is space-separated."""
     n = int(n)
-    if n < 1:
-        raise CompileError(f"ints(n) needs n >= 1, got {n}")
+    if not 1 <= n <= MAX_VOCAB:
+        raise CompileError(f"ints(n) needs 1 <= n <= {MAX_VOCAB:,}, got {n:,}")
     return Vocab(tuple(str(i) for i in range(n)), mode="words")
 
 

@@ -190,17 +190,25 @@ class Evaluator:
         d_head = cfg.get("d_head", d_model)
         n_layers = cfg.get("layers", 0)
         V, B = len(m.vocab), cfg["block"]
-        per_layer = 4 * heads * d_model * d_head + 2 * d_model * d_ff + d_ff + d_model
-        total = (2 * V + B) * d_model + n_layers * per_layer
-        if total > MAX_MODEL_PARAMS:
-            raise CompileError(f"the model would have {total:,} parameters, more than the limit of {MAX_MODEL_PARAMS:,}")
         cfg.update(d_model=d_model, heads=heads, d_head=d_head, d_ff=d_ff)
+        self.check_model_size(node, n_layers)
         m.params = Params(
             tok_emb=np.zeros((V, d_model)), pos_emb=np.zeros((B, d_model)),
             layers=[Layer.zeros(heads, d_model, d_head, d_ff) for _ in range(n_layers)],
         )
         self.globals.vars["model"] = self.model_record()
         return m.params
+
+    def check_model_size(self, node, n_layers: int) -> None:
+        """Refuse, before allocating, a model with more parameters than MAX_MODEL_PARAMS."""
+        cfg = self.machine.model
+        d, h, k, f = cfg["d_model"], cfg["heads"], cfg["d_head"], cfg["d_ff"]
+        per_layer = 4 * h * d * k + 2 * d * f + f + d
+        total = (2 * len(self.machine.vocab) + cfg["block"]) * d + n_layers * per_layer
+        if total > MAX_MODEL_PARAMS:
+            raise self.error(node, f"the model would have {total:,} parameters ({n_layers} layer(s)), "
+                                   f"more than the limit of {MAX_MODEL_PARAMS:,}") if node is not None else \
+                CompileError(f"the model would have {total:,} parameters, more than the limit of {MAX_MODEL_PARAMS:,}")
 
     def model_record(self) -> Record:
         cfg = self.machine.model
@@ -214,6 +222,8 @@ class Evaluator:
             raise self.error(node, f"layer index must be >= 0, got {index}")
         if "layers" in cfg and cfg["layers"] is not None and cfg.get("layers_fixed") and index >= cfg["layers"]:
             raise self.error(node, f"layer {index} is past the model's layers={cfg['layers']}")
+        if index >= len(params.layers):
+            self.check_model_size(node, index + 1)
         while len(params.layers) <= index:
             params.layers.append(Layer.zeros(cfg["heads"], cfg["d_model"], cfg["d_head"], cfg["d_ff"]))
         return params.layers[index]
@@ -253,7 +263,11 @@ class Evaluator:
             raise self.error(node, f"`{word}` declares the program; write it at the top level, not inside a block")
         try:
             handler(node, env)
-        except (TaotpError, _Return):
+        except TaotpError as e:
+            if e.span is None:
+                e.span = self.span(node)
+            raise
+        except _Return:
             raise
         except RecursionError:
             raise self.error(node, "too deeply nested") from None
@@ -532,7 +546,11 @@ class Evaluator:
         handler = getattr(self, "ex_" + node.data)
         try:
             return handler(node, env)
-        except (TaotpError, _Return):
+        except TaotpError as e:
+            if e.span is None:
+                e.span = self.span(node)
+            raise
+        except _Return:
             raise
         except RecursionError:
             raise self.error(node, "too deeply nested") from None
@@ -544,7 +562,7 @@ class Evaluator:
         return float(text) if any(c in text for c in ".eE") else int(text)
 
     def ex_string(self, node, env):
-        return _unescape(str(node.children[0])[1:-1], lambda msg: self.error(node, msg))
+        return unescape(str(node.children[0])[1:-1], lambda msg: self.error(node, msg))
 
     def ex_true(self, node, env):
         return True
@@ -620,8 +638,13 @@ class Evaluator:
 
     def ex_pow_(self, node, env):
         a, _, b = node.children
-        return np.power(_num(self.eval(a, env)), _num(self.eval(b, env))) if _is_array_like(
-            self.eval(a, env)) else _num(self.eval(a, env)) ** _num(self.eval(b, env))
+        base, exponent = _num(self.eval(a, env)), _num(self.eval(b, env))
+        if isinstance(base, np.ndarray) or isinstance(exponent, np.ndarray):
+            with np.errstate(all="ignore"):  # overflow shows up as inf, reported after compilation
+                return np.power(base, exponent)
+        if isinstance(base, (int, np.integer)) and isinstance(exponent, (int, np.integer)) and abs(exponent) > 1024:
+            return float(base) ** float(exponent)  # not a Python big integer of unbounded size
+        return base ** exponent
 
     def ex_binop(self, node, env):
         a, op, b = node.children
@@ -818,7 +841,8 @@ def binary(op: str, a, b):
             raise ShapeError(f"cannot multiply {_shape(xa.shape)} @ {_shape(ya.shape)}")
         return xa @ ya
     try:
-        return _ARITH[op](x, y)
+        with np.errstate(all="ignore"):  # inf/NaN are reported once, after compilation (finish)
+            return _ARITH[op](x, y)
     except ValueError as e:
         raise ShapeError(f"'{op}' on {_shape(np.shape(x))} and {_shape(np.shape(y))}: shapes do not broadcast") from None
 
@@ -850,10 +874,6 @@ def _is_int(v) -> bool:
     if isinstance(v, np.ndarray) and v.ndim == 0:
         return _is_int(v.item())
     return False
-
-
-def _is_array_like(v) -> bool:
-    return isinstance(v, (np.ndarray, list, tuple))
 
 
 def _int_index(ev: Evaluator, node, v):
@@ -891,11 +911,13 @@ def _show(v) -> str:
 
 
 def _describe(e: Exception) -> str:
+    if isinstance(e, OverflowError):
+        return "a number too large for floating point (overflow)"
     text = str(e) or type(e).__name__
     return text.splitlines()[0]
 
 
-def _unescape(body: str, fail) -> str:
+def unescape(body: str, fail) -> str:
     out, i = [], 0
     table = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
     while i < len(body):
