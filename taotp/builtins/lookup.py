@@ -18,20 +18,20 @@ import sys
 import numpy as np
 
 from ..blas import one_blas_thread
+from ..engine.reference import EPS, layer_norm
 from ..errors import CompileError
 from ..values import Record
 from . import builtin
 from .random import _int
 
-EPS = 1e-10  # the machine's layer-norm epsilon (DESIGN.md §1)
 PAD = 3      # the position slot's 3 dims, zero after cleanup, still counted by LN
 MAX_LOGITS = 50_000_000  # entries * vocab per step: refuse before allocating (DESIGN.md §4)
+MAX_STEP_WORK = 300_000_000  # multiplications per step (hashing + gradients): refuse runaway widths
 
 
 def layer_norm_rows(x: np.ndarray) -> np.ndarray:
     """The machine's layer norm (gamma 1, beta 0) over the last axis."""
-    x0 = x - x.mean(axis=-1, keepdims=True)
-    return x0 / (np.sqrt((x0 ** 2).mean(axis=-1, keepdims=True)) + EPS)
+    return layer_norm(x)
 
 
 def key_hashes(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -161,6 +161,10 @@ def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, see
     if len(keys) * vocab_size > MAX_LOGITS:
         raise CompileError(f"lookup_fit: {len(keys):,} entries x {vocab_size:,} tokens = "
                            f"{len(keys) * vocab_size:,} logits per step, more than the limit of {MAX_LOGITS:,}")
+    work = max(len(keys), vocab_size) * tok_dims * (keys.shape[1] * tok_dims + 1)
+    if work > MAX_STEP_WORK:
+        raise CompileError(f"lookup_fit: tok_dims={tok_dims:,} makes each step about {work:,} multiplications, "
+                           f"more than the limit of {MAX_STEP_WORK:,}; use a smaller tok_dims")
     with ctx.progress(iters, desc=f"lookup fit ({len(keys)} entries, {tok_dims} dims)") as bar, one_blas_thread():
         E, M, losses = fit(keys, values, vocab_size, tok_dims, iters, lr, _int(seed, "seed"), progress=bar)
     acc = float(np.mean(fitted_logits(E, M, keys).argmax(axis=1) == values))
