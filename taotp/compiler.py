@@ -55,7 +55,16 @@ def load_program(ref: str, overrides: dict | None = None, progress: bool = True)
         raise UsageError(f"{path} is not a text file (a .taotp program, a ch. 8 literal, .json or .npz)") from None
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
-    if path.suffix == ".json" or looks_like_literal(source):
+    if path.suffix == ".json":
+        _no_overrides(overrides, path)
+        try:
+            data = json.loads(source)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: a weights file holds a JSON object {{...}}")
+        return program_from_literal(data, path)
+    if looks_like_literal(source):
         _no_overrides(overrides, path)
         return program_from_literal(parse_literal(source, str(path)), path)
     return compile_source(source, str(path), overrides, base_dir=path.parent, progress=progress, name=path.stem)
@@ -68,11 +77,30 @@ def _no_overrides(overrides, path):
 
 def program_from_literal(data: dict, path: Path) -> Program:
     params = params_from_literal(data)
-    vocab = Vocab(tuple(data["vocab"]), data.get("vocab_mode", "words")) if "vocab" in data else id_vocab(params.vocab_size)
+    vocab = Vocab(tuple(data["vocab"]), data.get("vocab_mode", "words")) if "vocab" in data else None
+    return _program(params, vocab, data.get("decode"), data.get("meta"), path)
+
+
+def _program(params: Params, vocab: Vocab | None, decode: dict | None, meta: dict | None, path: Path) -> Program:
+    """A Program from saved weights: the vocabulary (token ids when there is none), the
+    decoding rule and what `taotp compile` recorded of the source program."""
+    vocab = vocab if vocab is not None else id_vocab(params.vocab_size)
     if len(vocab) != params.vocab_size:
         raise TaotpError(f"{path}: the vocabulary has {len(vocab)} tokens but tok_emb has {params.vocab_size} rows")
-    return Program(name=path.stem, params=params, vocab=vocab, rule=_rule_from(data.get("decode")),
-                   source_path=str(path))
+    meta = meta or {}
+    return Program(name=meta.get("name", path.stem), params=params, vocab=vocab, rule=_rule_from(decode),
+                   slots={k: tuple(v) for k, v in meta.get("slots", {}).items()}, spec=meta.get("spec"),
+                   settings=meta.get("settings", {}), source_path=str(path),
+                   input_patterns=[tuple(p) for p in meta.get("input_patterns", [])])
+
+
+def _meta(program: Program) -> dict:
+    """What a compiled file keeps of its program besides weights and decoding."""
+    plain = (str, int, float, bool)
+    return {"name": program.name, "spec": program.spec,
+            "settings": {k: v for k, v in program.settings.items() if isinstance(v, plain)},
+            "slots": {k: list(v) for k, v in program.slots.items()},
+            "input_patterns": [list(p) for p in program.input_patterns]}
 
 
 def _rule_from(decode: dict | None) -> DecodeRule:
@@ -112,31 +140,38 @@ def save_weights(program: Program, out: Path) -> None:
     """`taotp compile`'s output: .npz (flat names, loadable with allow_pickle=False) or the
     book's ch. 8 literal as JSON plus the vocabulary."""
     out = Path(out)
-    if out.suffix == ".npz":
-        flat = program.params.to_flat()
-        flat["vocab"] = np.array(program.vocab.tokens, dtype=str)
-        flat["vocab_mode"] = np.array(program.vocab.mode)
-        flat["decode"] = np.array(json.dumps(_decode_dict(program)))
-        np.savez(out, **flat)
-    elif out.suffix == ".json":
-        data = program.params.to_book_dict()
-        data["vocab"] = list(program.vocab.tokens)
-        data["vocab_mode"] = program.vocab.mode
-        data["decode"] = _decode_dict(program)
-        out.write_text(json.dumps(data))
-    else:
+    if out.suffix not in (".npz", ".json"):
         raise UsageError(f"choose an output ending in .npz or .json, not {out.name!r}")
+    try:
+        if out.suffix == ".npz":
+            flat = program.params.to_flat()
+            flat["vocab"] = np.array(program.vocab.tokens, dtype=str)
+            flat["vocab_mode"] = np.array(program.vocab.mode)
+            flat["decode"] = np.array(json.dumps(_decode_dict(program)))
+            flat["meta"] = np.array(json.dumps(_meta(program)))
+            with open(out, "wb") as f:  # a file object: np.savez would append .npz to a bare name
+                np.savez(f, **flat)
+        else:
+            data = program.params.to_book_dict()
+            data.update(vocab=list(program.vocab.tokens), vocab_mode=program.vocab.mode,
+                        decode=_decode_dict(program), meta=_meta(program))
+            out.write_text(json.dumps(data))
+    except OSError as e:
+        raise UsageError(f"cannot write {out}: {e.strerror}") from None
 
 
 def load_weights(path: Path) -> Program:
     try:
+        with open(path, "rb") as f:
+            if f.read(2) != b"PK":
+                raise UsageError(f"{path} is not an .npz archive (as `taotp compile -o FILE.npz` writes)")
         with np.load(path, allow_pickle=False) as z:
             flat = {k: z[k] for k in z.files}
+        vocab_arr = flat.pop("vocab", None)
+        mode = str(flat.pop("vocab_mode", np.array("words")))
+        decode = json.loads(str(flat.pop("decode", np.array("{}"))))
+        meta = json.loads(str(flat.pop("meta", np.array("{}"))))
     except (OSError, ValueError) as e:
         raise UsageError(f"cannot read weights from {path}: {e}") from None
-    vocab_arr = flat.pop("vocab", None)
-    mode = str(flat.pop("vocab_mode", np.array("words")))
-    decode = json.loads(str(flat.pop("decode", np.array("{}"))))
-    params = Params.from_flat(flat)
-    vocab = Vocab(tuple(str(t) for t in vocab_arr), mode) if vocab_arr is not None else id_vocab(params.vocab_size)
-    return Program(name=path.stem, params=params, vocab=vocab, rule=_rule_from(decode), source_path=str(path))
+    vocab = Vocab(tuple(str(t) for t in vocab_arr), mode) if vocab_arr is not None else None
+    return _program(Params.from_flat(flat), vocab, decode, meta, path)

@@ -16,6 +16,7 @@ from lark import Lark, Transformer
 from lark.exceptions import UnexpectedInput
 
 from .errors import ShapeError, SyntaxErrorT
+from .lang.evaluator import unescape
 from .lang.parser import span_at
 from .params import LAYER_MATRICES, Layer, LayerNorm, Params
 from .resources import grammar_path
@@ -36,7 +37,7 @@ class _ToPython(Transformer):
         return float(text)
 
     def string(self, tok):
-        return str(tok[0])[1:-1]
+        return unescape(str(tok[0])[1:-1], SyntaxErrorT)
 
     def true(self, _):
         return True
@@ -89,7 +90,7 @@ def _layer_norm(value, name: str) -> LayerNorm:
 
 
 def params_from_literal(data: dict) -> Params:
-    known = {"tok_emb", "pos_emb", "out_emb", "layers", "lnf", "vocab", "vocab_mode", "decode"}
+    known = {"tok_emb", "pos_emb", "out_emb", "layers", "lnf", "vocab", "vocab_mode", "decode", "meta"}
     unknown = set(data) - known
     if unknown:
         raise ShapeError(f"unknown key {sorted(unknown)[0]!r} in the literal (known: {', '.join(sorted(known))})")
