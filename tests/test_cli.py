@@ -56,10 +56,12 @@ def test_json_output(run):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("run", "sort", "--input", "6 2 x"), "unknown token 'x'"),
+    (("run", "min", "--input", "6 2 x"), "unknown token 'x'"),
+    (("run", "sort", "--input", "6 2 12"), "followed by 0"),
+    (("run", "sort", "--input", "6 2 6 0"), "distinct numbers"),
     (("run", "nope"), "no program file or shipped program named 'nope'"),
     (("run", "sortt"), "did you mean 'sort'"),
-    (("run", "sort", "--input", " ".join(["1"] * 101)), "block size is 100"),
+    (("run", "min", "--input", " ".join(["1"] * 101)), "block size is 100"),
     (("run", "sort", "--set", "n"), "NAME=VALUE"),
     (("run", "sort", "--set", "q=1", "-i", "1 0"), "no parameter 'q'"),
     (("run", "sort", "-i", "1 0", "--batch", "-"), "not both"),
@@ -82,7 +84,7 @@ def test_syntax_error_names_the_line(run, tmp_path):
 
 
 def test_batch_error_names_the_line(run):
-    r = run("run", "sort", "--batch", "-", input="3 1 0\n3 z 0\n")
+    r = run("run", "min", "--batch", "-", input="3 1 0\n3 z 0\n")
     assert r.exit_code == 1 and "line 2" in r.output
 
 

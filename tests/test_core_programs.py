@@ -48,9 +48,10 @@ def test_min_and_max_with_repeats(xs):
     assert ints(MAX.run(text)) == [max(xs)]
 
 
-def test_min_counts_as_the_book():
-    n = MIN.settings["n"]
-    c, nz = MIN.params.count(), MIN.params.count(nonzero=True)
+@pytest.mark.parametrize("prog", [MIN, MAX], ids=["min", "max"])
+def test_min_and_max_count_as_the_book(prog):
+    n = prog.settings["n"]
+    c, nz = prog.params.count(), prog.params.count(nonzero=True)
     assert c["n_params"] == 6 * n + 39  # §5.1, block = n
     assert nz["n_params"] - nz["tok_emb"] == 11
 

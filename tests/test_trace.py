@@ -465,7 +465,6 @@ def test_add_heads_read_the_digits_and_one_spike_per_output_digit(add2, a, b):
         assert int(np.argmax(readout.cosine_rows(fired[0].value, add2.params.unembedding))) == g
 
 
-@pytest.mark.skipif("search" not in shipped_programs(), reason="programs/search.taotp not written yet")
 @FAST
 @given(data=st.data())
 def test_search_layer0_head_h_looks_h_back(data):
@@ -516,7 +515,7 @@ def test_cli_text_png_html(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("trace", "sort", "--input", "6 x 0"), "unknown token 'x'"),
+    (("trace", "min", "--input", "6 x 0"), "unknown token 'x'"),
     (("trace", "no_such_program", "--input", "1"), "no_such_program"),
     (("trace", "sort", "--input", "1 0", "--set", "n=abc"), "n=abc"),
     (("trace", "add", "--set", "n_digits=1", "--input", "45+78="), "45+78="),
