@@ -237,6 +237,9 @@ def _text_at(batch, keep, j):
     return batch[keep[j]] if 0 <= j < len(keep) else None
 
 
+NEAR_TIE = 1e-9  # logit margins below this are rounding, not a decision
+
+
 def format_result(r: CheckResult) -> str:
     """The human-readable report `taotp check` prints."""
     lines = [f"{r.program} (spec {r.spec}, {r.mode}, engine {r.engine}, {r.dtype}): "
@@ -249,6 +252,9 @@ def format_result(r: CheckResult) -> str:
     if s.get("min_margin") is not None:
         lines.append(f"smallest logit margin (top-1 minus top-2): {s['min_margin']:.6g}"
                      f" on {s['min_margin_input']!r} (output token {s['min_margin_step']})")
+        if s["min_margin"] < NEAR_TIE:
+            lines.append(f"warning: a margin below {NEAR_TIE:g} is within floating-point rounding of a tie; "
+                         f"such an answer is decided by rounding, not by the construction")
     if s.get("softest_attention") is not None:
         lines.append(f"softest attention (smallest max weight of a head): {s['softest_attention']:.12g}"
                      f" at layer {s['softest_attention_layer']} head {s['softest_attention_head']}"

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..engine import reference
 from ..errors import CompileError
 from . import builtin
 
@@ -245,8 +246,8 @@ def solve(a, b):
 @builtin()
 def layer_norm(x, axis=-1):
     """The book's layer norm without gamma/beta: (x - mean) / (std + 1e-10) (fig 1.1)."""
-    x = _arr(x).astype(np.float64)
-    return (x - x.mean(axis=axis, keepdims=True)) / (x.var(axis=axis, keepdims=True) ** 0.5 + 1e-10)
+    x = np.moveaxis(_arr(x).astype(np.float64), int(axis), -1)
+    return np.moveaxis(reference.layer_norm(x), -1, int(axis))
 
 
 # -- Python-ish helpers ----------------------------------------------------------------

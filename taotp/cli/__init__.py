@@ -51,10 +51,4 @@ def main():
 
 
 for _name in COMMANDS:
-    try:
-        _mod = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _e:  # a command whose module is not written yet
-        if _e.name != f"{__name__}.{_name}":
-            raise
-        continue
-    main.add_command(_mod.command)
+    main.add_command(importlib.import_module(f"{__name__}.{_name}").command)

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..check import EXHAUSTIVE_LIMIT, check, format_result
-from ..engine import ENGINES
+from ..engine import DEFAULT_ENGINE, ENGINES
 from ..errors import UsageError
 from .options import dtype_of, dtype_option, json_option, load, program_argument, set_option
 
@@ -21,7 +21,7 @@ from .options import dtype_of, dtype_option, json_option, load, program_argument
 @click.option("--samples", type=int, default=None, metavar="N",
               help="Check N random inputs (default 1000 when --exhaustive is not given).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
-@click.option("--engine", type=click.Choice(ENGINES), default="fast" if "fast" in ENGINES else ENGINES[0],
+@click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE,
               show_default=True, help="Engine to check (reference is slow: for debugging).")
 @dtype_option
 @click.option("--show", type=click.IntRange(min=0), default=5, show_default=True,

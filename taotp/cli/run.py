@@ -7,11 +7,9 @@ import sys
 
 import click
 
-from ..engine import ENGINES
+from ..engine import DEFAULT_ENGINE, ENGINES
 from ..errors import InputError, TaotpError, UsageError
 from .options import dtype_of, dtype_option, json_option, load, program_argument, set_option
-
-DEFAULT_ENGINE = "fast" if "fast" in ENGINES else "reference"
 
 
 @click.command("run")

@@ -12,7 +12,7 @@ from .options import json_option, load, program_argument, set_option
 
 @click.command("trace")
 @program_argument
-@click.option("--input", "-i", "text", metavar="TEXT", required=True,
+@click.option("--input", "-i", "text", metavar="TEXT", default="",
               help="The input (characters or space-separated tokens).")
 @set_option
 @json_option

@@ -25,7 +25,7 @@ einsums with a batch axis added, which numpy evaluates in the same order (and so
 is every program's unembedding), and layer norms are the same elementwise steps.
 So a one-layer attention-only program (SORT, MIN, MAX, LOOKUP) gives the reference's
 answer on every input, even where a near-tie makes that answer a matter of
-rounding (SORT at n = 29, ERRATA.md). The MLP's matrix products go through BLAS,
+rounding (SORT at n = 29, docs/ERRATA.md). The MLP's matrix products go through BLAS,
 whose last bits can depend on a row's place in the matrix (none changed an answer
 of the shipped additions in our tests), and a deeper program's prefill sums in
 another order: those agree with the reference to rounding (docs/performance.md
@@ -51,8 +51,8 @@ from ..blas import one_blas_thread
 from ..decoding import plan_steps
 from ..errors import InputError, NumericError
 from ..params import Params
+from .reference import EPS
 
-EPS = 1e-10
 MEMORY_BUDGET = 256 * 2**20   # bytes of working arrays per chunk
 DEDUP_MIN_WIDTH = 64          # MLPs at least this wide (after dropping zeros) run on distinct rows
 MEMO_MAX_ROWS = 2_000_000     # distinct MLP input rows remembered per layer
