@@ -200,7 +200,7 @@ def test_shipped_program_fast_equals_reference(key, dtype):
 
 
 def test_overflow_is_reported_not_argmaxed():
-    """SORT's 1e20 constants overflow float32 (ERRATA.md): a NumericError, never garbage."""
+    """SORT's 1e20 constants overflow float32 (docs/ERRATA.md): a NumericError, never garbage."""
     prog = program("sort")
     with pytest.raises(NumericError):
         fast.generate_batch(prog.params.astype(np.float32), [prog.encode("3 1 2 0")], prog.rule)
@@ -229,7 +229,7 @@ def test_mixed_lengths_and_order_are_kept(pairs):
 @settings(max_examples=30, deadline=None, database=None)
 @given(st.data(), st.integers(1, 6))
 def test_one_layer_answers_are_the_references_even_where_the_program_fails(data, batch):
-    """SORT at n = 29 fails in float64 (ERRATA.md): its attention splits between two keys
+    """SORT at n = 29 fails in float64 (docs/ERRATA.md): its attention splits between two keys
     and the answer is decided by rounding. A one-layer program's read positions are
     computed in the reference's order (same einsums, same bits), so the fast engine
     fails exactly where, and exactly as, the reference does."""

@@ -85,7 +85,7 @@ def test_book_example():
 def test_counts_as_the_book(vocab_size, prefix_len, total, nonzero):
     c = search(vocab_size, prefix_len).params
     assert c.count()["n_params"] == total
-    # ERRATA.md: a rounding zero can move the non-zero count by one.
+    # docs/ERRATA.md: a rounding zero can move the non-zero count by one.
     assert abs(c.count(nonzero=True)["n_params"] - nonzero) <= 1
     assert c.count(nonzero=True)["tok_emb"] == vocab_size * (3 * prefix_len) - 1  # one ring coordinate is 0
 
