@@ -27,7 +27,7 @@ from ..values import Record, Slot
 from ..vocab import Vocab
 
 MAX_STEPS = 20_000_000      # statements + expression nodes, against runaway loops
-MAX_CALL_DEPTH = 200
+MAX_CALL_DEPTH = 40  # language calls; each takes ~20 Python frames of the default 1,000
 MAX_MODEL_PARAMS = 100_000_000
 LAYER_WEIGHTS = ("Q", "K", "V", "P", "M1", "b1", "M2", "b2")
 HEAD_WEIGHTS = ("Q", "K", "V", "P")
