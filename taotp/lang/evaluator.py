@@ -128,6 +128,20 @@ class Evaluator:
     def error(self, node, message: str, cls=CompileError, hint: str | None = None):
         return cls(message, self.span(node), hint)
 
+    def located(self, node, e: Exception) -> Exception:
+        """The error to raise for `e` escaping `node`: taotp's own errors gain the node's
+        place if they have none; numpy's and Python's become a CompileError there.
+        A function's `return` passes through untouched."""
+        if isinstance(e, _Return):
+            return e
+        if isinstance(e, TaotpError):
+            if e.span is None:
+                e.span = self.span(node)
+            return e
+        if isinstance(e, RecursionError):
+            return self.error(node, "too deeply nested")
+        return self.error(node, _describe(e))
+
     def tick(self, node):
         self.steps += 1
         if self.steps > MAX_STEPS:
@@ -263,16 +277,8 @@ class Evaluator:
             raise self.error(node, f"`{word}` declares the program; write it at the top level, not inside a block")
         try:
             handler(node, env)
-        except TaotpError as e:
-            if e.span is None:
-                e.span = self.span(node)
-            raise
-        except _Return:
-            raise
-        except RecursionError:
-            raise self.error(node, "too deeply nested") from None
-        except Exception as e:  # numpy / Python errors inside a statement: report at the statement
-            raise self.error(node, _describe(e)) from None
+        except Exception as e:
+            raise self.located(node, e) from None
 
     def exec_suite(self, suite: Tree, env: Env):
         for stmt in suite.children:
@@ -546,16 +552,8 @@ class Evaluator:
         handler = getattr(self, "ex_" + node.data)
         try:
             return handler(node, env)
-        except TaotpError as e:
-            if e.span is None:
-                e.span = self.span(node)
-            raise
-        except _Return:
-            raise
-        except RecursionError:
-            raise self.error(node, "too deeply nested") from None
         except Exception as e:
-            raise self.error(node, _describe(e)) from None
+            raise self.located(node, e) from None
 
     def ex_number(self, node, env):
         text = str(node.children[0]).replace("_", "")
