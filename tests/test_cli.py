@@ -98,3 +98,12 @@ def test_version_and_help(run):
     assert run("--version").exit_code == 0
     for cmd in ("run", "compile", "params", "programs"):
         assert run(cmd, "--help").exit_code == 0
+
+
+def test_builtins_lists_and_describes(run):
+    r = run("builtins")
+    assert r.exit_code == 0 and "ring3d(t)" in r.output and "spike_mlp(points, values)" in r.output
+    r = run("builtins", "padding_block")
+    assert "§4.1" in r.output
+    r = run("builtins", "spike_ml")
+    assert r.exit_code == 1 and "did you mean 'spike_mlp'" in r.output

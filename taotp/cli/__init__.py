@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import TaotpError
 
 # Command modules, each defining `command` (a click.Command).
-COMMANDS = ["run", "compile", "params", "programs", "trace", "check"]
+COMMANDS = ["run", "compile", "params", "check", "trace", "programs", "builtins"]
 
 
 class TaotpGroup(click.Group):
@@ -28,6 +28,9 @@ class TaotpGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # e.g. `taotp builtins | head`: the reader left, not an error
+            sys.stdout = open(os.devnull, "w")
+            sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except MemoryError:
