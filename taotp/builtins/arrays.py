@@ -160,7 +160,10 @@ def where(cond, a, b):
 
 # -- elementwise ---------------------------------------------------------------------
 def _ufunc(name, fn):
-    builtin(name)(lambda x: fn(_arr(x)))
+    def f(x):
+        return fn(_arr(x))
+    f.__doc__ = f"numpy.{fn.__name__}, element by element."
+    builtin(name)(f)
 
 
 for _name, _fn in {
@@ -194,7 +197,10 @@ def clip(x, lo, hi):
 
 # -- reductions ------------------------------------------------------------------------
 def _reduction(name, fn):
-    builtin(name)(lambda x, axis=None: fn(_arr(x), axis=None if axis is None else int(axis)))
+    def f(x, axis=None):
+        return fn(_arr(x), axis=None if axis is None else int(axis))
+    f.__doc__ = f"numpy.{fn.__name__} over all elements, or along `axis`."
+    builtin(name)(f)
 
 
 for _name, _fn in {"sum": np.sum, "prod": np.prod, "mean": np.mean, "std": np.std, "var": np.var,
