@@ -15,5 +15,5 @@ from .params import Layer, LayerNorm, Params  # noqa: E402
 from .program import Program  # noqa: E402
 from . import specs, strategies  # noqa: E402  (taotp.strategies.inputs(program) for @given)
 
-__all__ = ["compile_source", "load_program", "save_weights", "TaotpError", "Params", "Layer", "LayerNorm",
+__all__ = ["compile_source", "load_program", "save_weights", "TaotpError", "Params", "Layer", "LayerNorm", "specs", "strategies",
            "Program", "__version__"]

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import specs
 from .decoding import plan_steps
-from .errors import InputError, NumericError, TaotpError, UsageError
+from .errors import InputError, NumericError, UsageError
 from .progress import Progress
 from .strategies import spec_of
 

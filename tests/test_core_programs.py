@@ -1,7 +1,6 @@
 """HELLO WORLD, MIN, MAX, SORT (book ch. 2, 5) against their reference behaviour,
 and their parameter counts against the book's."""
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

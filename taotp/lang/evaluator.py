@@ -8,7 +8,6 @@ a small array language over the builtins registry; nothing reaches Python.
 
 from __future__ import annotations
 
-import operator
 import re
 import sys
 from dataclasses import dataclass, field
@@ -18,13 +17,14 @@ import numpy as np
 from lark import Token, Tree
 
 from ..builtins import Builtin, BuiltinContext, load_all
-from ..builtins.arrays import check_size
 from ..decoding import DecodeRule
 from ..errors import CompileError, ShapeError, Span, TaotpError, did_you_mean
 from ..params import Layer, Params
 from ..program import Program
 from ..values import Record, Slot
 from ..vocab import Vocab
+from .operators import (COMPARE, as_number, binary, comparable, convert_override, describe, is_int, kind,
+                        shape_text, show, unescape)
 
 MAX_STEPS = 20_000_000      # statements + expression nodes, against runaway loops
 MAX_CALL_DEPTH = 40  # language calls; each takes ~20 Python frames of the default 1,000
@@ -140,7 +140,7 @@ class Evaluator:
             return e
         if isinstance(e, RecursionError):
             return self.error(node, "too deeply nested")
-        return self.error(node, _describe(e))
+        return self.error(node, describe(e))
 
     def tick(self, node):
         self.steps += 1
@@ -293,7 +293,7 @@ class Evaluator:
         value = default
         if name in self.overrides:
             self.used_overrides.add(name)
-            value = _convert_override(name, self.overrides[name], default)
+            value = convert_override(name, self.overrides[name], default)
         self.settings[name] = value
         env.vars[name] = value
 
@@ -328,7 +328,7 @@ class Evaluator:
             if key not in MODEL_KEYS:
                 raise self.error(kw, f"model has no setting '{key}' (settings: {', '.join(MODEL_KEYS)})",
                                  hint=did_you_mean(key, MODEL_KEYS))
-            if not _is_int(value) or int(value) < 0:
+            if not is_int(value) or int(value) < 0:
                 raise self.error(kw, f"model {key} must be a non-negative integer, got {value!r}")
             cfg[key] = int(value)
         if "block" not in cfg:
@@ -346,7 +346,7 @@ class Evaluator:
             name, size_expr = decl.children
             name = str(name)
             size = self.eval(size_expr, env)
-            if not _is_int(size) or int(size) < 1:
+            if not is_int(size) or int(size) < 1:
                 raise self.error(decl, f"slot '{name}' needs a positive integer size, got {size!r}")
             if name in self.machine.slots or env.find(name):
                 raise self.error(decl, f"'{name}' is already defined")
@@ -393,7 +393,7 @@ class Evaluator:
         raise _Return(self.eval(node.children[0], env))
 
     def stmt_print_stmt(self, node, env):
-        print(*(_show(self.eval(c, env)) for c in node.children), file=sys.stderr)
+        print(*(show(self.eval(c, env)) for c in node.children), file=sys.stderr)
 
     def stmt_assign_stmt(self, node, env):
         target, op_tok, expr = node.children
@@ -424,18 +424,18 @@ class Evaluator:
         try:
             view_shape = np.shape(arr[index])
         except (IndexError, TypeError, ValueError) as e:
-            raise self.error(target, f"bad index for {self.text_of(target)} (shape {_shape(arr.shape)}): {_describe(e)}",
+            raise self.error(target, f"bad index for {self.text_of(target)} (shape {shape_text(arr.shape)}): {describe(e)}",
                              ShapeError) from None
         try:
             val = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise self.error(target, f"{self.text_of(target)} needs numbers, got {_kind(value)}") from None
+            raise self.error(target, f"{self.text_of(target)} needs numbers, got {kind(value)}") from None
         try:
             ok = np.broadcast_shapes(val.shape, view_shape) == tuple(view_shape)
         except ValueError:
             ok = False
         if not ok:
-            raise self.error(target, f"{self.text_of(target)} needs {_shape(view_shape)}, got {_shape(val.shape)}",
+            raise self.error(target, f"{self.text_of(target)} needs {shape_text(view_shape)}, got {shape_text(val.shape)}",
                              ShapeError)
         if op == "=":
             arr[index] = val
@@ -451,8 +451,8 @@ class Evaluator:
     def stmt_layer_block(self, node, env):
         index_expr, suite = node.children
         index = self.eval(index_expr, env)
-        if not _is_int(index):
-            raise self.error(index_expr, f"layer index must be an integer, got {_show(index)}")
+        if not is_int(index):
+            raise self.error(index_expr, f"layer index must be an integer, got {show(index)}")
         if self.layer_stack:
             raise self.error(node, "layer blocks cannot be nested")
         self.layer(node, int(index))
@@ -470,8 +470,8 @@ class Evaluator:
             raise self.error(node, "head blocks cannot be nested")
         h = self.eval(index_expr, env)
         heads = self.machine.model["heads"]
-        if not _is_int(h) or not 0 <= int(h) < heads:
-            raise self.error(index_expr, f"head index must be an integer in [0, {heads}), got {_show(h)}")
+        if not is_int(h) or not 0 <= int(h) < heads:
+            raise self.error(index_expr, f"head index must be an integer in [0, {heads}), got {show(h)}")
         self.head_stack.append(int(h))
         try:
             self.exec_suite(suite, env)
@@ -484,7 +484,7 @@ class Evaluator:
         try:
             items = iter(iterable if not isinstance(iterable, np.ndarray) else list(iterable))
         except TypeError:
-            raise self.error(iterable_expr, f"cannot loop over {_kind(iterable)}") from None
+            raise self.error(iterable_expr, f"cannot loop over {kind(iterable)}") from None
         for item in items:
             env.vars[str(name)] = item
             self.exec_suite(suite, env)
@@ -520,7 +520,7 @@ class Evaluator:
             toks = value if isinstance(value, (list, tuple)) else [value]
             out = []
             for t in toks:
-                if _is_int(t) and not isinstance(t, str):
+                if is_int(t) and not isinstance(t, str):
                     out.append(int(t))
                 elif isinstance(t, str) and t in vocab.index:
                     out.append(vocab.index[t])
@@ -538,8 +538,8 @@ class Evaluator:
                 scope = Env(_env)
                 scope.vars["input_len"] = input_len
                 value = self.eval(_expr, scope)
-                if not _is_int(value):
-                    raise self.error(_expr, f"decode steps must be an integer, got {_show(value)}")
+                if not is_int(value):
+                    raise self.error(_expr, f"decode steps must be an integer, got {show(value)}")
                 return int(value)
         return DecodeRule(steps=steps_fn, stop=stop[0] if stop else None, prefix=tuple(ids_of("prefix")),
                           steps_text=steps_text)
@@ -604,7 +604,7 @@ class Evaluator:
         try:
             items = iter(iterable if not isinstance(iterable, np.ndarray) else list(iterable))
         except TypeError:
-            raise self.error(iterable_expr, f"cannot loop over {_kind(iterable)}") from None
+            raise self.error(iterable_expr, f"cannot loop over {kind(iterable)}") from None
         for item in items:
             scope.vars[str(name)] = item
             if cond is None or self.truth(cond, self.eval(cond, scope)):
@@ -629,14 +629,14 @@ class Evaluator:
         return not self.truth(node, self.eval(node.children[0], env))
 
     def ex_neg(self, node, env):
-        return -_num(self.eval(node.children[0], env))
+        return -as_number(self.eval(node.children[0], env))
 
     def ex_pos(self, node, env):
-        return +_num(self.eval(node.children[0], env))
+        return +as_number(self.eval(node.children[0], env))
 
     def ex_pow_(self, node, env):
         a, _, b = node.children
-        base, exponent = _num(self.eval(a, env)), _num(self.eval(b, env))
+        base, exponent = as_number(self.eval(a, env)), as_number(self.eval(b, env))
         if isinstance(base, np.ndarray) or isinstance(exponent, np.ndarray):
             with np.errstate(all="ignore"):  # overflow shows up as inf, reported after compilation
                 return np.power(base, exponent)
@@ -654,7 +654,7 @@ class Evaluator:
         result = True
         for i in range(1, len(kids), 2):
             right = self.eval(kids[i + 1], env)
-            r = _COMPARE[str(kids[i])](_cmp_operand(left), _cmp_operand(right))
+            r = COMPARE[str(kids[i])](comparable(left), comparable(right))
             result = r if result is True else np.logical_and(result, r)
             left = right
         return bool(result) if isinstance(result, (bool, np.bool_)) else result
@@ -674,7 +674,7 @@ class Evaluator:
             return list(v) if name == "shape" else v
         if isinstance(obj, Vocab) and name in ("size", "tokens"):
             return len(obj) if name == "size" else list(obj.tokens)
-        raise self.error(node, f"{_kind(obj)} has no attribute '{name}'")
+        raise self.error(node, f"{kind(obj)} has no attribute '{name}'")
 
     def ex_index(self, node, env):
         obj_node, subs = node.children
@@ -683,20 +683,20 @@ class Evaluator:
         if isinstance(obj, (list, tuple, str, range)):
             if isinstance(index, tuple):
                 if len(index) != 1:
-                    raise self.error(node, f"a {_kind(obj)} takes one index")
+                    raise self.error(node, f"a {kind(obj)} takes one index")
                 index = index[0]
             if isinstance(index, (slice, int, np.integer)):
                 try:
                     return obj[index]
                 except IndexError:
-                    raise self.error(node, f"index {index} is out of range for a {_kind(obj)} of length {len(obj)}") from None
+                    raise self.error(node, f"index {index} is out of range for a {kind(obj)} of length {len(obj)}") from None
             obj = np.asarray(obj)
         if not isinstance(obj, np.ndarray):
-            raise self.error(node, f"cannot index {_kind(obj)}")
+            raise self.error(node, f"cannot index {kind(obj)}")
         try:
             return obj[index]
         except IndexError as e:
-            raise self.error(node, f"{_describe(e)} (shape {_shape(obj.shape)})", ShapeError) from None
+            raise self.error(node, f"{describe(e)} (shape {shape_text(obj.shape)})", ShapeError) from None
 
     def eval_subscripts(self, subs: Tree, env):
         parts = []
@@ -742,7 +742,7 @@ class Evaluator:
             return self.call_user(node, fn, args, kwargs)
         if fn in ("token", "tokens"):
             return self.call_token(node, fn, args)
-        raise self.error(fn_node, f"{_kind(fn)} is not a function")
+        raise self.error(fn_node, f"{kind(fn)} is not a function")
 
     def call_token(self, node, fn, args):
         if self.machine.vocab is None:
@@ -771,9 +771,9 @@ class Evaluator:
                 sig = str(inspect.signature(fn.fn)).replace("(ctx, ", "(")
             except (TypeError, ValueError):
                 sig = "(...)"
-            raise self.error(node, f"wrong arguments for {fn.name}{sig}: {_describe(e)}") from None
+            raise self.error(node, f"wrong arguments for {fn.name}{sig}: {describe(e)}") from None
         except Exception as e:
-            raise self.error(node, f"in {fn.name}(): {_describe(e)}") from None
+            raise self.error(node, f"in {fn.name}(): {describe(e)}") from None
 
     def call_user(self, node, fn: UserFunction, args, kwargs):
         if len(args) > len(fn.params) or any(k not in fn.params for k in kwargs):
@@ -804,150 +804,9 @@ class Evaluator:
             raise self.error(node, "the truth of an array with several elements is ambiguous; use all() or any()")
         return bool(value)
 
-
-# -- value helpers -------------------------------------------------------------------------------
-_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-            ">": operator.gt, ">=": operator.ge}
-_ARITH = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "//": np.floor_divide,
-          "%": np.mod, "@": np.matmul}
-
-
-def binary(op: str, a, b):
-    if op == "+":
-        if isinstance(a, Vocab):
-            extra = b.tokens if isinstance(b, Vocab) else ([b] if isinstance(b, str) else list(b))
-            return Vocab(a.tokens + tuple(str(t) for t in extra), mode=a.mode)
-        if isinstance(a, list) and isinstance(b, list):
-            return a + b
-        if isinstance(a, str) and isinstance(b, str):
-            return a + b
-    if op == "*" and isinstance(a, str) and _is_int(b):
-        return a * int(b)
-    if isinstance(a, str) or isinstance(b, str):
-        raise CompileError(f"cannot apply '{op}' to {_kind(a)} and {_kind(b)}")
-    x, y = _num(a), _num(b)
-    if op == "/" and not isinstance(y, np.ndarray) and y == 0:
-        raise CompileError("division by zero")
-    if isinstance(x, (int, np.integer)) and isinstance(y, (int, np.integer)) and op in ("+", "-", "*", "//", "%"):
-        return {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv,
-                "%": operator.mod}[op](int(x), int(y))
-    if op == "@":
-        xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        if xa.ndim == 0 or ya.ndim == 0:
-            raise CompileError("'@' needs arrays, not scalars")
-        if xa.shape[-1] != ya.shape[0 if ya.ndim == 1 else -2]:
-            raise ShapeError(f"cannot multiply {_shape(xa.shape)} @ {_shape(ya.shape)}")
-        return xa @ ya
-    try:
-        with np.errstate(all="ignore"):  # inf/NaN are reported once, after compilation (finish)
-            return _ARITH[op](x, y)
-    except ValueError as e:
-        raise ShapeError(f"'{op}' on {_shape(np.shape(x))} and {_shape(np.shape(y))}: shapes do not broadcast") from None
-
-
-def _num(v):
-    if isinstance(v, (bool, np.bool_)):
-        return int(v)
-    if isinstance(v, (int, float, np.integer, np.floating, np.ndarray)):
-        return v
-    if isinstance(v, (list, tuple, range)):
-        arr = np.asarray(list(v) if isinstance(v, range) else v)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise CompileError(f"expected numbers, got a {_kind(v)} that holds {arr.dtype}")
-        return arr
-    raise CompileError(f"expected a number or an array, got {_kind(v)}")
-
-
-def _cmp_operand(v):
-    return v if isinstance(v, (str, int, float, bool)) else _num(v)
-
-
-def _is_int(v) -> bool:
-    if isinstance(v, (bool, np.bool_)):
-        return False
-    if isinstance(v, (int, np.integer)):
-        return True
-    if isinstance(v, (float, np.floating)):
-        return float(v).is_integer()
-    if isinstance(v, np.ndarray) and v.ndim == 0:
-        return _is_int(v.item())
-    return False
-
-
 def _int_index(ev: Evaluator, node, v):
     if isinstance(v, Slot):
         raise ev.error(node, f"slot '{v.name}' is a range; use it alone as an index, not inside a slice")
-    if not _is_int(v):
-        raise ev.error(node, f"an index must be an integer, got {_show(v)}")
+    if not is_int(v):
+        raise ev.error(node, f"an index must be an integer, got {show(v)}")
     return int(v)
-
-
-def _kind(v) -> str:
-    if isinstance(v, np.ndarray):
-        return f"an array of shape {_shape(v.shape)}"
-    if isinstance(v, Record):
-        return f"a {v.kind}"
-    if isinstance(v, Builtin):
-        return f"the builtin {v.name}()"
-    if isinstance(v, UserFunction):
-        return f"the function {v.name}()"
-    return {list: "list", tuple: "tuple", str: "string", int: "integer", float: "number", bool: "boolean",
-            Slot: "slot", Vocab: "vocabulary", range: "range"}.get(type(v), type(v).__name__)
-
-
-def _shape(shape) -> str:
-    shape = tuple(shape)
-    if not shape:
-        return "a scalar"
-    return "x".join(str(s) for s in shape)
-
-
-def _show(v) -> str:
-    if isinstance(v, np.ndarray):
-        return np.array2string(v, threshold=20, precision=6)
-    return repr(v) if isinstance(v, str) else str(v)
-
-
-def _describe(e: Exception) -> str:
-    if isinstance(e, OverflowError):
-        return "a number too large for floating point (overflow)"
-    text = str(e) or type(e).__name__
-    return text.splitlines()[0]
-
-
-def unescape(body: str, fail) -> str:
-    out, i = [], 0
-    table = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt not in table:
-                raise fail(f"unknown escape \\{nxt} in string (known: \\n \\t \\\\ \\\" \\' \\0)")
-            out.append(table[nxt])
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _convert_override(name: str, text, default):
-    """A --set value, typed after the parameter's default."""
-    if not isinstance(text, str):
-        return text
-    try:
-        if isinstance(default, bool):
-            if text.lower() in ("true", "1", "yes"):
-                return True
-            if text.lower() in ("false", "0", "no"):
-                return False
-            raise ValueError
-        if isinstance(default, int):
-            return int(text.replace("_", ""))
-        if isinstance(default, float):
-            return float(text)
-    except ValueError:
-        kind = {bool: "true/false", int: "an integer", float: "a number"}[type(default)]
-        raise CompileError(f"--set {name}={text}: '{name}' takes {kind}") from None
-    return text

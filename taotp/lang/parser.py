@@ -80,7 +80,7 @@ def parse(source: str, filename: str = "<program>") -> Tree:
     except UnexpectedCharacters as e:
         ch = source[e.pos_in_stream] if e.pos_in_stream is not None and e.pos_in_stream < len(source) else "?"
         raise SyntaxErrorT(f"unexpected character {ch!r}", span_at(source, filename, e.line, e.column)) from None
-    except UnexpectedEOF as e:
+    except UnexpectedEOF:
         raise SyntaxErrorT("unexpected end of file", span_at(source, filename, max(1, source.count("\n")), 1)) from None
     except DedentError as e:
         raise SyntaxErrorT(f"inconsistent indentation ({e})", None) from None
