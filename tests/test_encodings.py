@@ -70,3 +70,17 @@ def test_powerpoints_each_point_is_closest_to_its_successors_in_order(n):
     q = nextpoint(p)
     for i in range(n - 2):  # q_i is closer to p_{i+1} than to any other point
         assert np.argmin(np.abs(p - q[i])) == i + 1
+
+
+@given(st.floats(1e3, 1e12), st.integers(2, 30), st.data())
+def test_hardened_attention_reads_one_position(n, m, data):
+    """§3.1: with the query scaled by N, softmax over distinct ring keys is one-hot on the best key."""
+    from taotp.builtins.encodings import harden
+    from taotp.engine.reference import softmax
+
+    keys = ring3d_array(m)
+    target = data.draw(st.integers(0, m - 1))
+    scores = keys @ harden(keys[target], n) / np.sqrt(3)
+    w = softmax(scores)
+    if n * (1 - np.cos(2 * np.pi / m)) > 50:  # the gap to the runner-up, times N, is large
+        assert w[target] > 1 - 1e-9  # the book's softmax adds 1e-10 to its denominator

@@ -80,3 +80,13 @@ def nextpoint(ts):
     The last two (which have no successor to point at) are pi and 0, as in the book."""
     ts = np.asarray(ts, dtype=np.float64)
     return np.concatenate([ts[1:-1] * 3 / 4 + ts[2:] / 4, [np.pi, 0.0]])
+
+
+@builtin()
+def harden(m, n=1e6):
+    """Attention hardening (§3.1): a query (or key) matrix scaled by a large N, so that
+    softmax(N q.k) is, to rounding, the max - hard attention. The book uses N = 1e6 to 1e20."""
+    n = float(n)
+    if not n > 0:
+        raise CompileError(f"harden needs a positive factor, got {n}")
+    return np.asarray(m, dtype=np.float64) * n
