@@ -398,3 +398,37 @@ _pairs_spec("add_mod", _digits, _pair_text,
 _pairs_spec("add", _digits, _pair_text,
             lambda text, nd: f"{sum(_add_parse(text, nd)):0{nd + 1}d}",
             "'45+78=' -> '123': zero-padded n_digits-digit numbers, n_digits+1-digit sum (book §6.8)")
+
+
+# -- addition without zero padding (exercise 6.20) ------------------------------------------------
+
+def _unpadded_enum(s):
+    top = 10 ** _digits(s)
+    return (f"{a}+{b}=" for a in range(top) for b in range(top))
+
+
+def _unpadded_strategy(s):
+    st = _st()
+    top = 10 ** _digits(s) - 1
+    # numbers of every length are likely: draw the length, then the number
+    num = st.integers(1, _digits(s)).flatmap(
+        lambda k: st.integers(0 if k == 1 else 10 ** (k - 1), 10 ** k - 1)) | st.integers(0, top)
+    return st.tuples(num, num).map(lambda ab: f"{ab[0]}+{ab[1]}=")
+
+
+def _unpadded_sample(s, rng):
+    nd = _digits(s)
+    ab = []
+    for _ in range(2):
+        k = int(rng.integers(1, nd + 1))
+        ab.append(int(rng.integers(0 if k == 1 else 10 ** (k - 1), 10 ** k)))
+    return f"{ab[0]}+{ab[1]}="
+
+
+register(
+    "add_unpadded", reference=lambda s, text: str(sum(_add_parse(text, _digits(s)))),
+    strategy=_unpadded_strategy, enumerate=_unpadded_enum, size=lambda s: 10 ** (2 * _digits(s)),
+    sample=_unpadded_sample,
+    description="'84+88=' -> '172', '4+8=' -> '12': numbers of 1..n_digits digits, no padding "
+                "(book exercise 6.20)",
+)
