@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import specs
-from .decoding import plan_steps
+from .decoding import numeric_guard, plan_steps
 from .errors import InputError, NumericError, UsageError
 from .progress import Progress
 from .strategies import spec_of
@@ -134,11 +134,8 @@ class _Encoder:
 
 
 def _run_chunk(runner, program, prompts, dtype):
-    with np.errstate(over="raise", invalid="raise"):
-        try:
-            return runner(prompts)
-        except FloatingPointError as e:
-            raise NumericError(f"{e} while running in {np.dtype(dtype).name}") from None
+    with numeric_guard(dtype):
+        return runner(prompts)
 
 
 def check(program, exhaustive: bool = False, samples: int | None = None, seed: int = 0,

@@ -8,6 +8,7 @@ when to stop.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -51,6 +52,20 @@ def plan_steps(rule: DecodeRule, input_len: int, block: int, max_steps: int | No
     if max_steps is not None:
         steps = min(steps, max_steps)
     return steps
+
+
+@contextmanager
+def numeric_guard(dtype):
+    """Overflow or NaN anywhere inside is reported as a NumericError, never argmaxed (DESIGN.md §4)."""
+    name = np.dtype(dtype).name
+    with np.errstate(over="raise", invalid="raise"):
+        try:
+            yield
+        except FloatingPointError as e:
+            raise NumericError(
+                f"{e} while running in {name}: the program's constants are too large for this precision"
+                + (" (try --dtype float64)" if name != "float64" else "")
+            ) from None
 
 
 def check_finite(logits: np.ndarray) -> None:

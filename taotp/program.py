@@ -14,9 +14,9 @@ import re
 
 import numpy as np
 
-from .decoding import DecodeRule
+from .decoding import DecodeRule, numeric_guard
 from .engine import get_engine
-from .errors import InputError, NumericError
+from .errors import InputError
 from .params import Params
 from .vocab import Vocab
 
@@ -47,16 +47,8 @@ class Program:
     def generate(self, prompts: list[list[int]], engine: str = "reference", dtype=np.float64,
                  max_steps: int | None = None) -> list[list[int]]:
         params = self.params if np.dtype(dtype) == np.float64 else self.params.astype(dtype)
-        run = get_engine(engine).generate_batch
-        # Overflow or NaN anywhere in the forward pass is reported, never argmaxed (DESIGN.md §4).
-        with np.errstate(over="raise", invalid="raise"):
-            try:
-                return run(params, prompts, self.rule, max_steps)
-            except FloatingPointError as e:
-                raise NumericError(
-                    f"{e} while running in {np.dtype(dtype).name}: the program's constants are too large "
-                    f"for this precision" + (" (try --dtype float64)" if np.dtype(dtype) != np.float64 else "")
-                ) from None
+        with numeric_guard(dtype):
+            return get_engine(engine).generate_batch(params, prompts, self.rule, max_steps)
 
     def run(self, text: str, **kw) -> str:
         return self.run_batch([text], **kw)[0]

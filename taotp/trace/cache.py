@@ -109,9 +109,7 @@ class Trace:
 def trace_program(program, text: str) -> Trace:
     """Decode `text` with the program's rule (reference engine), then run one forward
     pass with cache over prefix + prompt + generated tokens (cut to the block)."""
-    prompt = program.encode(text)
-    if not prompt and not program.rule.prefix:
-        raise InputError("the input is empty; give the program at least one token")
+    prompt = program.encode(text)  # refuses an empty input where the program has no prefix
     generated = program.generate([prompt], engine="reference")[0]
     ids = list(program.rule.prefix) + list(prompt) + list(generated)
     prompt_len = len(ids) - len(generated)
