@@ -12,6 +12,7 @@ import numpy as np
 
 from .decoding import DecodeRule
 from .errors import TaotpError, UsageError, did_you_mean
+from .lang.checks import check_file
 from .lang.evaluator import Evaluator
 from .lang.parser import parse
 from .literal import looks_like_literal, params_from_literal, parse_literal
@@ -25,6 +26,7 @@ def compile_source(source: str, filename: str = "<program>", overrides: dict | N
                    base_dir: Path | None = None, progress: bool = True, name: str | None = None) -> Program:
     tree = parse(source, filename)
     evaluator = Evaluator(source, filename, overrides, base_dir=base_dir, progress=progress)
+    check_file(tree, evaluator.source)
     return evaluator.run(tree, name or Path(filename).stem)
 
 

@@ -1,0 +1,109 @@
+"""The static pass: one walk over a file's syntax tree, before anything runs, that
+collects every structural problem and reports them all at once (ErrorList).
+
+What it refuses (each with the file, line and column of the statement):
+- declarations (`param vocab model stream decode spec input`) anywhere but the top level;
+- `import` / `from` anywhere but the top level;
+- `return` outside a `def`;
+- `let`, `def` and `stream` names that are builtins, weights, or the machine's own
+  names (`vocab`, `model`, `token`, `tokens`, `input_len`);
+- a `def` with a parameter named twice;
+- in a library file (a module another file imports): declarations, `layer` / `head`
+  blocks and weight writes outside functions. A library gives functions and
+  constants; the program that imports it declares and builds the machine.
+"""
+
+from __future__ import annotations
+
+from lark import Token, Tree
+
+from ..builtins import load_all
+from ..errors import CompileError, ErrorList
+from .machine import EMBEDDINGS, LAYER_WEIGHTS
+from .source import SourceFile
+
+DECLARATIONS = {"param_stmt": "param", "vocab_stmt": "vocab", "model_stmt": "model", "stream_stmt": "stream",
+                "decode_stmt": "decode", "spec_stmt": "spec", "input_stmt": "input"}
+MACHINE_NAMES = ("vocab", "model", "token", "tokens", "input_len")
+IMPORTS = ("import_stmt", "from_stmt")
+LIBRARY_TOP = "let, def, import, from, assert, print"
+
+
+def check_file(tree: Tree, source: SourceFile, library: bool = False) -> None:
+    """Raise an ErrorList naming every problem of the file, or return if there is none."""
+    checker = _Checker(source, library)
+    checker.suite(tree.children, top=True, in_def=False)
+    if checker.problems:
+        raise ErrorList(checker.problems)
+
+
+class _Checker:
+    def __init__(self, source: SourceFile, library: bool):
+        self.source = source
+        self.library = library
+        self.builtins = load_all()
+        self.problems: list[CompileError] = []
+
+    def problem(self, node, message: str) -> None:
+        self.problems.append(self.source.error(node, message))
+
+    def reserved(self, node, name: str) -> None:
+        if name in self.builtins:
+            self.problem(node, f"'{name}' is a builtin; choose another name")
+        elif name in EMBEDDINGS or name in LAYER_WEIGHTS:
+            self.problem(node, f"'{name}' names a weight; choose another name")
+        elif name in MACHINE_NAMES:
+            self.problem(node, f"'{name}' is one of the machine's own names; choose another name")
+
+    def suite(self, stmts, top: bool, in_def: bool) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, Tree):
+                self.statement(stmt, top, in_def)
+
+    def statement(self, node: Tree, top: bool, in_def: bool) -> None:
+        kind = node.data
+        library_top = self.library and not in_def
+        if kind in DECLARATIONS:
+            word = DECLARATIONS[kind]
+            if not top:
+                self.problem(node, f"`{word}` declares the program; write it at the top level, not inside a block")
+            elif self.library:
+                self.problem(node, f"a library file cannot declare `{word}`: its top level holds only "
+                                   f"{LIBRARY_TOP}; `{word}` belongs in the program that imports it")
+        elif kind in IMPORTS and not top:
+            self.problem(node, "imports go at the top level of a file, not inside a block")
+        elif kind == "return_stmt" and not in_def:
+            self.problem(node, "return outside a function")
+        elif kind in ("layer_block", "head_block") and library_top:
+            word = kind.split("_")[0]
+            self.problem(node, f"a library file cannot build `{word}` blocks at its top level (only "
+                               f"{LIBRARY_TOP}); put them in a function the program calls")
+        elif kind == "assign_stmt" and library_top and self.target_name(node) in EMBEDDINGS + LAYER_WEIGHTS:
+            self.problem(node, "a library file cannot write weights at its top level; "
+                               "write them in a function the program calls")
+        if kind == "let_stmt":
+            self.reserved(node, str(node.children[0]))
+        elif kind == "stream_stmt":
+            for decl in node.children:
+                self.reserved(decl, str(decl.children[0]))
+        elif kind == "def_block":
+            name, *params, body = node.children
+            self.reserved(node, str(name))
+            seen = set()
+            for p in params:
+                if p is not None and str(p) in seen:
+                    self.problem(p, f"{name}() names its parameter '{p}' twice")
+                seen.add(str(p))
+            self.suite(body.children, top=False, in_def=True)
+        elif kind in ("layer_block", "head_block", "for_block", "if_block", "elif_clause", "else_clause"):
+            for child in node.children:
+                if isinstance(child, Tree) and child.data == "suite":
+                    self.suite(child.children, top=False, in_def=in_def)
+                elif isinstance(child, Tree) and child.data in ("elif_clause", "else_clause"):
+                    self.statement(child, top=False, in_def=in_def)
+
+    @staticmethod
+    def target_name(node: Tree) -> str | None:
+        target = node.children[0]
+        first = target.children[0] if isinstance(target, Tree) and target.children else None
+        return str(first) if isinstance(first, Token) else None
