@@ -84,8 +84,8 @@ class ErrorList(TaotpError):
         self.kind = first.kind
 
     def __str__(self) -> str:
-        text = "\n".join(str(e) for e in self.errors)
-        return text + (f"\n{len(self.errors)} errors" if len(self.errors) > 1 else "")
+        lines = [str(e) for e in self.errors] + self._frame_lines()
+        return "\n".join(lines) + (f"\n{len(self.errors)} errors" if len(self.errors) > 1 else "")
 
 
 class SyntaxErrorT(TaotpError):

@@ -15,6 +15,8 @@ What it refuses (each with the file, line and column of the statement):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lark import Token, Tree
 
 from ..builtins import load_all
@@ -83,6 +85,18 @@ class _Checker:
                                "write them in a function the program calls")
         if kind == "let_stmt":
             self.reserved(node, str(node.children[0]))
+        elif kind == "import_stmt":
+            ref, alias = node.children
+            if alias is not None:
+                self.reserved(alias, str(alias))
+            elif ref.data == "file_module" and not Path(str(ref.children[0])[1:-1]).stem.isidentifier():
+                self.problem(ref, f"name the module: import {ref.children[0]} as NAME")
+            else:
+                self.reserved(ref, Path(str(ref.children[0]).strip("\"'")).stem)
+        elif kind == "from_stmt":
+            for tok in node.children[1:]:
+                if tok is not None:
+                    self.reserved(tok, str(tok))
         elif kind == "stream_stmt":
             for decl in node.children:
                 self.reserved(decl, str(decl.children[0]))

@@ -19,6 +19,7 @@ from ..errors import CompileError, TaotpError, did_you_mean
 from ..program import Program
 from .expressions import Expressions
 from .machine import EMBEDDINGS, LAYER_WEIGHTS, MachineBuilder
+from .modules import ModuleLoader
 from .operators import describe, is_int, show
 from .scope import Env, MachinePart, ReturnSignal, base_env
 from .source import SourceFile
@@ -39,6 +40,8 @@ class Interpreter(Statements, Expressions):
         self.settings: dict = {}
         self.overrides: dict = {}
         self.used_overrides: set[str] = set()
+        self.modules: ModuleLoader | None = None  # imports run only in a whole compilation
+        self.base: Env | None = None
 
     # -- places and errors --------------------------------------------------------------
     def span(self, node):
@@ -77,9 +80,12 @@ class Evaluator(Interpreter):
     def __init__(self, source: str, filename: str, overrides: dict | None = None,
                  base_dir: Path | None = None, progress: bool = True):
         machine = MachineBuilder()
-        super().__init__(machine, BuiltinContext(base_dir or Path.cwd(), progress_enabled=progress),
-                         SourceFile(filename, source))
+        folder = base_dir or Path.cwd()
+        path = Path(filename).resolve() if Path(filename).is_file() else None
+        super().__init__(machine, BuiltinContext(folder, progress_enabled=progress),
+                         SourceFile(filename, source, folder, path))
         self.overrides = dict(overrides or {})
+        self.modules = ModuleLoader(self.source)
         parts = {name: MachinePart(name) for name in EMBEDDINGS + LAYER_WEIGHTS + ("vocab", "model")}
         self.base = base_env(load_all(), {**parts, **machine.functions()})
         self.globals = Env(self.base)

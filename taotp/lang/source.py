@@ -14,16 +14,12 @@ from ..errors import CompileError, Span
 
 
 class SourceFile:
-    def __init__(self, name: str, text: str, path: Path | None = None):
+    def __init__(self, name: str, text: str, folder: Path | None = None, path: Path | None = None):
         self.name = name              # as shown in messages (the path the user gave)
         self.text = text
         self.lines = text.splitlines()
-        self.path = path              # resolved path on disk, or None for text given directly
-
-    @property
-    def folder(self) -> Path:
-        """Where paths written in this file are relative to."""
-        return self.path.parent if self.path is not None else Path.cwd()
+        self.folder = folder if folder is not None else Path.cwd()  # imports are relative to it
+        self.path = path              # the resolved file, or None for text given directly
 
     def span(self, node) -> Span | None:
         meta = getattr(node, "meta", None)

@@ -119,6 +119,33 @@ class Statements:
             raise self.error(node, f"bad regular expression: {e}") from None
         self.machine.input_patterns.append((pattern, message or f"the input must match {pattern!r}"))
 
+    # -- modules (modules.py finds and runs them) --------------------------------------------
+    def stmt_import_stmt(self, node, env):
+        ref, alias = node.children
+        module = self.modules.load(self, ref, node)
+        env.vars[str(alias) if alias is not None else module.name] = module
+
+    def stmt_from_stmt(self, node, env):
+        ref, *names = node.children
+        module = self.modules.load(self, ref, node)
+        for tok in names:
+            if tok is None:
+                continue
+            if not module.has(str(tok)):
+                raise self.error(tok, f"module '{module.name}' has no '{tok}'", hint=did_you_mean(str(tok), module.names()))
+            env.vars[str(tok)] = module.get(str(tok))
+
+    def run_module(self, tree, source) -> Env:
+        """A library file's top level, in globals of its own over the base environment."""
+        env = Env(self.base)
+        caller, self.source = self.source, source
+        try:
+            for stmt in tree.children:
+                self.exec(stmt, env)
+        finally:
+            self.source = caller
+        return env
+
     # -- bindings and simple statements -------------------------------------------------------
     def stmt_let_stmt(self, node, env):
         name, expr = node.children
