@@ -48,4 +48,11 @@ class Record:
         raise AttributeError("records are read-only")
 
     def __repr__(self) -> str:
-        return f"<{self._kind} {', '.join(self._fields)}>"
+        def brief(v):
+            if v is None or isinstance(v, (bool, int, float, str)):
+                return repr(v)
+            shape = getattr(v, "shape", None)
+            if shape is not None:
+                return f"<array {'x'.join(map(str, shape)) or 'scalar'}>"
+            return f"<{type(v).__name__} of {len(v)}>" if hasattr(v, "__len__") else f"<{type(v).__name__}>"
+        return f"{self._kind}({', '.join(f'{k}={brief(v)}' for k, v in self._fields.items())})"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taotp
@@ -132,6 +132,7 @@ def test_the_cli_lists_and_describes_library_functions():
     assert r.exit_code == 1 and "did you mean 'codes.onehot_code'" in r.output
 
 
+@settings(max_examples=40, deadline=None)
 @given(st.integers(2, 40), st.data())
 def test_onehot_codes_are_codes(n, data):
     """Mean 0 and sum of squares n (to rounding: a sum of n floats), so layer norm keeps them."""

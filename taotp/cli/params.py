@@ -14,13 +14,16 @@ def counts(prog) -> dict:
     out = p.count()
     out["nonzero"] = p.count(nonzero=True)
     out["layers"] = [
-        {"attn": a["attn"], "mlp": a["mlp"], "attn_nonzero": z["attn"], "mlp_nonzero": z["mlp"]}
-        for a, z in zip(p.count_by_layer(), p.count_by_layer(nonzero=True))
+        {"attn": a["attn"], "mlp": a["mlp"], "attn_nonzero": z["attn"], "mlp_nonzero": z["mlp"],
+         "heads": L.n_heads, "d_head": L.d_head, "d_ff": L.d_ff}
+        for a, z, L in zip(p.count_by_layer(), p.count_by_layer(nonzero=True), p.layers)
     ]
+    # heads, d_head, d_ff: every layer's, or None when layers differ (then see "layers")
+    same = lambda key: {L[key] for L in out["layers"]}.pop() if len({L[key] for L in out["layers"]}) == 1 else None
     out["shape"] = {"vocab": p.vocab_size, "block": p.block_size, "d_model": p.d_model,
-                    "layers": len(p.layers), "heads": p.layers[0].n_heads if p.layers else 0,
-                    "d_head": p.layers[0].d_head if p.layers else 0,
-                    "d_ff": p.layers[0].d_ff if p.layers else 0, "tied": p.tied}
+                    "layers": len(p.layers), "heads": same("heads") if p.layers else 0,
+                    "d_head": same("d_head") if p.layers else 0,
+                    "d_ff": same("d_ff") if p.layers else 0, "tied": p.tied}
     if prog.notes.get("spike_mlps"):
         out["spike_mlps"] = prog.notes["spike_mlps"]
     return out
@@ -38,16 +41,20 @@ def table(prog, c: dict) -> str:
     if "out_emb" in c:
         rows.append(("out_emb", c["out_emb"], c["nonzero"]["out_emb"]))
     rows.append(("non-embedding", c["non_emb"], c["nonzero"]["non_emb"]))
+    uniform = all(s[k] is not None for k in ("heads", "d_head", "d_ff"))
     for i, L in enumerate(c["layers"]):
-        rows.append((f"  layer {i} attention", L["attn"], L["attn_nonzero"]))
-        rows.append((f"  layer {i} MLP", L["mlp"], L["mlp_nonzero"]))
+        attn = "" if uniform else f" ({L['heads']} head(s) of {L['d_head']})"
+        mlp = "" if uniform else f" (d_ff {L['d_ff']})"
+        rows.append((f"  layer {i} attention{attn}", L["attn"], L["attn_nonzero"]))
+        rows.append((f"  layer {i} MLP{mlp}", L["mlp"], L["mlp_nonzero"]))
     mlp = sum(L["mlp"] for L in c["layers"])
     mlp_nz = sum(L["mlp_nonzero"] for L in c["layers"])
     if mlp:
         rows.append(("MLP share", f"{_pct(mlp, c['n_params']).strip()}", f"{_pct(mlp_nz, c['nonzero']['n_params']).strip()}"))
+    shape = (f"{s['heads']} head(s) of {s['d_head']}, d_ff {s['d_ff']}" if uniform
+             else "shapes by layer below")
     head = (f"{prog.name}: vocab {s['vocab']}, block {s['block']}, d_model {s['d_model']}, "
-            f"{s['layers']} layer(s), {s['heads']} head(s) of {s['d_head']}, d_ff {s['d_ff']}, "
-            f"{'tied' if s['tied'] else 'untied'} embeddings")
+            f"{s['layers']} layer(s), {shape}, {'tied' if s['tied'] else 'untied'} embeddings")
     width = max(len(r[0]) for r in rows)
     lines = [head, "", f"{'':<{width}}  {'params':>12}  {'non-zero':>12}"]
     for name, a, b in rows:

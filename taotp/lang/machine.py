@@ -9,7 +9,9 @@ validated Program. It raises CompileErrors without a place; the evaluator adds
 the place of the statement that failed.
 
 Weights are allocated, all zero, at the first write. A layer is allocated when a
-`layer i:` block first enters it (or, if never entered, at `finish`).
+`layer i:` block first enters it (or, if never entered, at `finish`), so its
+shape can still be chosen by that block. `new_head()`, `new_neurons(k)` and
+`new_slot(name, size)` grow arrays already allocated (allocation.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..params import Layer, Params
 from ..program import Program
 from ..values import Record, Slot
 from ..vocab import Vocab
+from .allocation import Allocation
 from .operators import is_int, show
 
 MAX_MODEL_PARAMS = 100_000_000
@@ -45,7 +48,7 @@ class ModelConfig:
     heads: int = 1
     d_head: int | None = None    # None: d_model (fixed when the weights are allocated)
     d_ff: int = 0
-    d_model: int | None = None   # None: the stream's width
+    d_model: int | None = None   # None: the stream's width, growing with new_slot
     layers: int | None = None    # None: as many as the highest `layer i:` needs
 
 
@@ -54,13 +57,20 @@ def _layer_size(d: int, heads: int, d_head: int, d_ff: int) -> int:
     return 4 * heads * d * d_head + 2 * d * d_ff + d_ff + d
 
 
-class MachineBuilder:
+def check_shape(heads: int, d_head: int | None, where: str) -> None:
+    if heads > 0 and d_head == 0:
+        raise CompileError(f"{where}: d_head=0 with {heads} head(s) would divide attention scores by "
+                           f"sqrt(0); give d_head >= 1, or heads=0 for a layer without attention")
+
+
+class MachineBuilder(Allocation):
     def __init__(self):
         self.vocab: Vocab | None = None
         self.config: ModelConfig | None = None
         self.slots: dict[str, Slot] = {}
         self.params: Params | None = None          # embeddings, once allocated
         self.layers: dict[int, Layer] = {}          # allocated layers, by index
+        self.padded: list[Slot] = []                # new_slot's slots, filled at allocation
         self.decode: dict = {}                      # key -> (Span, value); "steps" -> (expr, env, source)
         self.spec: str | None = None
         self.input_patterns: list = []
@@ -76,6 +86,7 @@ class MachineBuilder:
     def declare_model(self, config: ModelConfig) -> None:
         if self.config is not None:
             raise CompileError("the model is declared twice")
+        check_shape(config.heads, config.d_head, "model")
         self.config = config
 
     def slot_end(self) -> int:
@@ -140,6 +151,7 @@ class MachineBuilder:
             c.d_head = d
         self.check_size(d, self.planned_shapes())
         self.params = Params(tok_emb=np.zeros((len(self.vocab), d)), pos_emb=np.zeros((c.block, d)))
+        self.fill_padding()
         return self.params
 
     def default_shape(self) -> dict:
@@ -188,6 +200,7 @@ class MachineBuilder:
         L = self.layers.get(index)
         if L is None:
             full = {**self.default_shape(), **shape}
+            check_shape(full["heads"], full["d_head"], f"layer {index}")
             self.check_size(params.d_model, self.planned_shapes({index: full}))
             self.layers[index] = Layer.zeros(full["heads"], params.d_model, full["d_head"], full["d_ff"])
         else:
@@ -232,7 +245,7 @@ class MachineBuilder:
             return np.array(self._token_ids("tokens", list(names)), dtype=np.int64)
 
         fns = (token, tokens)
-        return {f.__name__: Builtin(f.__name__, f, False, f.__doc__) for f in fns}
+        return {**{f.__name__: Builtin(f.__name__, f, False, f.__doc__) for f in fns}, **self.allocation_functions()}
 
     def _token_ids(self, fn: str, names: list) -> list[int]:
         if self.vocab is None:

@@ -110,13 +110,14 @@ class TextView:
     # -- pieces ------------------------------------------------------------------------
     def header(self) -> list[Line]:
         t, p = self.t, self.t.params
-        heads = p.layers[0].n_heads if p.layers else 0
+        counts = sorted({L.n_heads for L in p.layers}) or [0]
+        heads = _plural(counts[0], 'head') if len(counts) == 1 else f"{'/'.join(str(L.n_heads) for L in p.layers)} heads"
         slots = "  ".join(f"{k}:{a}-{b}" for k, (a, b) in self.slots.items())
         inp = t.tokens[: t.prompt_len]
         out = [t.token(i) for i in t.generated]
         lines = [
             [(f"trace {t.program.name}", "bold"),
-             (f"  {_plural(len(p.layers), 'layer')}, {_plural(heads, 'head')}, d_model {p.d_model}",
+             (f"  {_plural(len(p.layers), 'layer')}, {heads}, d_model {p.d_model}",
               "dim")],
             [("slots   ", "dim")] + _words(slots, ""),
             [("input   ", "dim")] + _words(self.joined(inp), ""),
