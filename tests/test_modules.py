@@ -63,9 +63,9 @@ def test_library_functions_write_the_callers_layer_and_head(tmp_path):
     write(tmp_path, "heads.taotp",
           "# copy slot a into slot b through the current head\n"
           "def copy(a, b):\n  Q[a, 0:3] = eye(3)\n  K[a, 0:3] = eye(3)\n  V[a, 0:3] = eye(3)\n  P[b, 0:3] = eye(3)\n"
-          "def in_layer(i, a, b):\n  layer i:\n    head 0:\n      let _ = copy(a, b)\n")
+          "def in_layer(i, a, b):\n  layer i:\n    head 0:\n      copy(a, b)\n")
     prog = write(tmp_path, "p.taotp", 'import "heads.taotp" as h\n' + HEAD.replace("heads=1", "heads=2") +
-                 "layer 0:\n  head 1:\n    let _ = h.copy(p, q)\nlet _ = h.in_layer(1, q, p)\n")
+                 "layer 0:\n  head 1:\n    h.copy(p, q)\nh.in_layer(1, q, p)\n")
     L0, L1 = load(prog).params.layers
     assert np.array_equal(L0.P[1][3:6], np.eye(3)) and not L0.P[0].any()
     assert np.array_equal(L1.Q[0][3:6], np.eye(3)) and np.array_equal(L1.P[0][0:3], np.eye(3))
@@ -73,10 +73,10 @@ def test_library_functions_write_the_callers_layer_and_head(tmp_path):
 
 def test_an_error_inside_a_library_function_shows_both_lines(tmp_path):
     write(tmp_path, "lib/bad.taotp", "def put(s):\n  Q[s, 0:3] = ones([3, 4])\n")
-    prog = write(tmp_path, "p.taotp", 'import "lib/bad.taotp" as bad\n' + HEAD + "layer 0:\n  head 0:\n    let _ = bad.put(p)\n")
+    prog = write(tmp_path, "p.taotp", 'import "lib/bad.taotp" as bad\n' + HEAD + "layer 0:\n  head 0:\n    bad.put(p)\n")
     lines = error_text(prog).splitlines()
     assert lines[0].endswith("lib/bad.taotp:2:3: shape error: Q[s, 0:3] needs 3x3, got 3x4")
-    assert lines[-1].startswith("  called from ") and lines[-1].endswith("p.taotp:7:13: let _ = bad.put(p)")
+    assert lines[-1].startswith("  called from ") and lines[-1].endswith("p.taotp:7:5: bad.put(p)")
 
 
 def test_an_error_in_a_stdlib_function_names_the_stdlib_file():

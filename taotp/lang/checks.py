@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lark import Token, Tree
+from lark import Tree
 
 from ..builtins import load_all
 from ..errors import CompileError, ErrorList
@@ -80,9 +80,15 @@ class _Checker:
             word = kind.split("_")[0]
             self.problem(node, f"a library file cannot build `{word}` blocks at its top level (only "
                                f"{LIBRARY_TOP}); put them in a function the program calls")
-        elif kind == "assign_stmt" and library_top and self.target_name(node) in EMBEDDINGS + LAYER_WEIGHTS:
-            self.problem(node, "a library file cannot write weights at its top level; "
-                               "write them in a function the program calls")
+        elif kind == "assign_stmt":
+            name = self.target_name(node)
+            if name is None:
+                self.problem(node.children[0], "can only assign to a name or an indexed name (x = ..., W[i, j] = ...)")
+            elif library_top and name in EMBEDDINGS + LAYER_WEIGHTS:
+                self.problem(node, "a library file cannot write weights at its top level; "
+                                   "write them in a function the program calls")
+        elif kind == "expr_stmt" and node.children[0].data != "call":
+            self.dropped_value(node.children[0])
         if kind == "let_stmt":
             self.reserved(node, str(node.children[0]))
         elif kind == "import_stmt":
@@ -116,8 +122,18 @@ class _Checker:
                 elif isinstance(child, Tree) and child.data in ("elif_clause", "else_clause"):
                     self.statement(child, top=False, in_def=in_def)
 
+    def dropped_value(self, expr: Tree) -> None:
+        hint = None
+        if expr.data == "compare" and any(str(op.children[0]) == "==" for op in expr.children[1::2]):
+            hint = "to assign, write `=` (or `let NAME = ...` for a new name)"
+        self.problems.append(self.source.error(
+            expr, f"`{self.source.text_of(expr)}` computes a value and drops it; a statement is a call, "
+                  f"an assignment or a keyword statement", hint=hint))
+
     @staticmethod
     def target_name(node: Tree) -> str | None:
+        """The name an assignment writes (NAME or NAME[...]), or None for any other target."""
         target = node.children[0]
-        first = target.children[0] if isinstance(target, Tree) and target.children else None
-        return str(first) if isinstance(first, Token) else None
+        if target.data == "index":
+            target = target.children[0]
+        return str(target.children[0]) if target.data == "name" else None

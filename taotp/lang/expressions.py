@@ -17,7 +17,8 @@ from ..builtins import Builtin
 from ..errors import ShapeError, TaotpError, did_you_mean
 from ..values import Record, Slot
 from ..vocab import Vocab
-from .operators import COMPARE, as_number, binary, comparable, describe, is_int, kind, shape_text, show, unescape
+from .operators import (COMPARE, as_number, binary, comparable, contains, describe, is_int, kind, shape_text, show,
+                        unescape)
 from .scope import Env, MachinePart, Module, ReturnSignal, Unavailable, UserFunction
 
 MAX_CALL_DEPTH = 40  # language calls; each takes ~20 Python frames of the default 1,000
@@ -130,7 +131,11 @@ class Expressions:
         result = True
         for i in range(1, len(kids), 2):
             right = self.eval(kids[i + 1], env)
-            r = COMPARE[str(kids[i])](comparable(left), comparable(right))
+            op = " ".join(str(t) for t in kids[i].children)
+            if op in ("in", "not in"):
+                r = contains(right, left) != (op == "not in")
+            else:
+                r = COMPARE[op](comparable(left), comparable(right))
             result = r if result is True else np.logical_and(result, r)
             left = right
         return bool(result) if isinstance(result, (bool, np.bool_)) else result

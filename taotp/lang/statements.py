@@ -165,10 +165,13 @@ class Statements:
     def stmt_print_stmt(self, node, env):
         print(*(show(self.eval(c, env)) for c in node.children), file=sys.stderr)
 
+    def stmt_expr_stmt(self, node, env):
+        self.eval(node.children[0], env)  # a call (checks.py), run for what it does
+
     def stmt_assign_stmt(self, node, env):
-        target, op_tok, expr = node.children
-        name = str(target.children[0])
-        subs = target.children[1] if len(target.children) > 1 else None
+        target, op_tok, expr = node.children  # target: name, or index(name, subscripts) (checks.py)
+        name_node, subs = (target, None) if target.data == "name" else target.children
+        name = str(name_node.children[0])
         op = str(op_tok)
         value = self.eval(expr, env)
         scope = env.find(name)
