@@ -144,3 +144,9 @@ def test_onehot_codes_are_codes(n, data):
     assert abs(c.mean()) < 1e-12 and abs((c ** 2).sum() - n) < 1e-12 * n
     assert np.allclose(layer_norm(c), c, atol=1e-9)
     assert np.argmax(c) == i
+
+
+def test_a_module_that_is_not_text_is_refused(tmp_path):
+    (tmp_path / "bin.taotp").write_bytes(b"\xff\xfe\x00")
+    text = error_text(write(tmp_path, "p.taotp", 'import "bin.taotp" as b\n' + HEAD))
+    assert "p.taotp:1:8: error: " in text and "bin.taotp is not a text file" in text

@@ -44,8 +44,10 @@ class ModuleLoader:
             raise importer.error(stmt, "import cycle: " + " -> ".join(names))
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise importer.error(ref, f"cannot read module {display}: {getattr(e, 'strerror', None) or e}") from None
+        except UnicodeDecodeError:
+            raise importer.error(ref, f"{display} is not a text file (a .taotp module is UTF-8 text)") from None
+        except OSError as e:
+            raise importer.error(ref, f"cannot read module {display}: {e.strerror}") from None
         source = SourceFile(display, text, folder=path.parent, path=path)
         self.chain.append((path, display))
         try:
