@@ -29,7 +29,7 @@ from ..program import Program
 from ..values import Record, Slot
 from ..vocab import Vocab
 from .allocation import Allocation
-from .operators import is_int, show
+from .operators import is_int
 
 MAX_MODEL_PARAMS = 100_000_000
 LAYER_WEIGHTS = ("Q", "K", "V", "P", "M1", "b1", "M2", "b2")
@@ -222,13 +222,9 @@ class MachineBuilder(Allocation):
         return i, self.layers[i]
 
     @contextmanager
-    def head_block(self, h):
-        _, L = self.current_layer("a head block")
-        if self.head_stack:
-            raise CompileError("head blocks cannot be nested")
-        if not is_int(h) or not 0 <= int(h) < L.n_heads:
-            raise CompileError(f"head index must be an integer in [0, {L.n_heads}), got {show(h)}")
-        self.head_stack.append(int(h))
+    def head_block(self, h: int):
+        """Inside `head h:` (statements.py checks h against the layer's heads first)."""
+        self.head_stack.append(h)
         try:
             yield
         finally:
