@@ -14,7 +14,7 @@ from taotp.lang.evaluator import Evaluator
 from taotp.lang.parser import parse
 
 HEAD = "vocab chars(\"abc\")\nmodel block=4, heads=1, d_head=3\nstream p:3, q:3\n"
-FEW = settings(max_examples=40, deadline=None)
+FEW = settings(max_examples=25, deadline=None)
 
 
 def value_of(expr: str, prelude: str = ""):

@@ -19,7 +19,7 @@ from taotp.engine import fast, reference
 from taotp.errors import TaotpError
 from taotp.params import Layer, Params
 
-FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Layer 0: attention only, 3 heads of 3. Layer 1: one head of 2 and a 5-unit MLP.
 MIXED = """
