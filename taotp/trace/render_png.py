@@ -202,8 +202,12 @@ def rendered(t: Trace) -> list[tuple[str, str, bytes]]:
 
 def save_pngs(t: Trace, directory, pics=None) -> list[Path]:
     """Write every picture (or the already `rendered` pics) as DIR/<stem>.png; return the paths."""
+    return write_pngs(directory, rendered(t) if pics is None else pics)
+
+
+def write_pngs(directory, pics: list[tuple[str, str, bytes]]) -> list[Path]:
+    """Write (stem, caption, PNG bytes) pictures as DIR/<stem>.png; return the paths."""
     d = Path(directory)
-    pics = rendered(t) if pics is None else pics
     try:
         d.mkdir(parents=True, exist_ok=True)
         paths = []
