@@ -21,6 +21,9 @@ from .neurons import MLPReading
 from .report import Circuits, HeadReading
 from .tables import Table
 
+AXES = {"qk_tokens": ("key token", "query token"), "qk_positions": ("key position", "query position"),
+        "ov": ("token written", "attended token"), "direct_tokens": ("token decoded", "input token"),
+        "direct_positions": ("token decoded", "position")}
 TITLES = {"qk_tokens": "QK: query token (row) → key token",
           "qk_positions": "QK: query position → key position",
           "ov": "OV: attended token → token written",
@@ -46,32 +49,40 @@ def _panel(ax, t: Table, cmap) -> object:
     ax.set_title(f"{TITLES[t.kind]}\nspread {t.spread:.2g}" + (" (flat)" if t.flat else ""), fontsize=8)
     _ticks(ax, [_shown(s) for s in t.cols], "x")
     _ticks(ax, [_shown(s) for s in t.rows], "y")
+    ax.set_xlabel(AXES[t.kind][0], fontsize=8)
+    ax.set_ylabel(AXES[t.kind][1], fontsize=8)
     return im
 
 
 def _cmap(plt):
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("0.85")                       # masked keys, unsampled rows
-    return cmap
+    return plt.get_cmap("viridis").with_extremes(bad="0.85")     # grey: masked keys, unsampled rows
+
+
+def _grid(plt, n: int, title: str, what: str):
+    """A row of n square-ish panels, with the colour bar in its own axis at the right
+    (a fixed layout: matplotlib's constrained layout took ~1 s a figure)."""
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 1.0, 5.2))
+    fig.subplots_adjust(left=0.06, right=0.9, bottom=0.14, top=0.84, wspace=0.3)
+    fig.suptitle(title, fontsize=10)
+    return fig, axes, lambda im: fig.colorbar(im, cax=fig.add_axes([0.92, 0.15, 0.012, 0.65]),
+                                              label=f"rank within the row (1: highest {what})")
 
 
 def head_figure(h: HeadReading, plt) -> tuple[str, str, object]:
-    fig, axes = plt.subplots(1, 3, figsize=(14, 5.2), layout="constrained")
+    fig, axes, bar = _grid(plt, 3, f"layer {h.layer} head {h.head} [{h.basis.describe()}]", "score")
     cmap = _cmap(plt)
     for ax, kind in zip(axes, ("qk_tokens", "qk_positions", "ov")):
         im = _panel(ax, h.tables[kind], cmap)
-    fig.colorbar(im, ax=list(axes), shrink=0.8, label="rank within the row (1: highest score)")
-    fig.suptitle(f"layer {h.layer} head {h.head} [{h.basis.describe()}]", fontsize=10)
+    bar(im)
     return (f"head_L{h.layer}_H{h.head}", f"head {h.name}: {h.summary}", fig)
 
 
 def direct_figure(c: Circuits, plt) -> tuple[str, str, object]:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), layout="constrained")
+    fig, axes, bar = _grid(plt, 2, "embeddings alone: LN_f, then the unembedding", "logit")
     cmap = _cmap(plt)
     for ax, kind in zip(axes, ("direct_tokens", "direct_positions")):
         im = _panel(ax, c.direct[kind], cmap)
-    fig.colorbar(im, ax=list(axes), shrink=0.8, label="rank within the row (1: highest logit)")
-    fig.suptitle("embeddings alone: LN_f, then the unembedding", fontsize=10)
+    bar(im)
     return ("embeddings", f"embeddings: {c.direct_summary}", fig)
 
 
@@ -81,7 +92,8 @@ def spike_figure(c: Circuits, m: MLPReading, plt) -> tuple[str, str, object] | N
         return None
     f = s.found
     ok = np.isfinite(f.centres) & (s.writes >= 0)
-    fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.13, top=0.9)
     fired = ok & (s.fired > 0)
     ax.scatter(f.centres[ok & ~fired], s.writes[ok & ~fired], s=6, color="0.6", label="not fired on the samples")
     ax.scatter(f.centres[fired], s.writes[fired], s=14, color="C3", label="fired on the samples")

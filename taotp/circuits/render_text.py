@@ -72,17 +72,15 @@ def table_lines(t: Table, rule: Rule | None, label: str | None = None) -> list[L
 
 def header(c: Circuits) -> list[Line]:
     prog, p = c.program, c.program.params
-    shapes = {(L.n_heads, L.d_head, L.d_ff) for L in p.layers}
-    if len(shapes) == 1:
-        h, k, f = next(iter(shapes))
-        shape = f", {_plural(h, 'head')} of {k}, d_ff {f}"
-    else:
-        shape = ", layers of different shapes" if shapes else ""
+    each = [f"{_plural(L.n_heads, 'head')} of {L.d_head}, d_ff {L.d_ff}" for L in p.layers]
+    shape = f", {each[0]}" if len(set(each)) == 1 else ""
     slots = "  ".join(f"{k}:{a}-{b}" for k, (a, b) in slot_layout(prog).items())
     sets = ", ".join(f"{k}={v}" for k, v in (prog.settings or {}).items())
     lines = [[(f"circuits {prog.name}", "bold"),
-              (f"  {_plural(len(p.layers), 'layer')}, {shape}, d_model {p.d_model}, vocab {p.vocab_size}, "
+              (f"  {_plural(len(p.layers), 'layer')}{shape}, d_model {p.d_model}, vocab {p.vocab_size}, "
                f"block {p.block_size}", "dim")]]
+    if len(set(each)) > 1:                      # layers of their own shapes
+        lines.append([("layers  ", "dim"), ("; ".join(f"{l}: {e}" for l, e in enumerate(each)), "")])
     if sets:
         lines.append([("params  ", "dim"), (sets, "")])
     lines.append([("slots   ", "dim"), (slots, "")])

@@ -101,7 +101,7 @@ def select(params, layer: int | None, head: int | None) -> list[tuple[int, int |
     layer or head the program does not have, naming what it has."""
     n = len(params.layers)
     if layer is not None and not 0 <= layer < n:
-        has = f"layers 0-{n - 1}" if n else "no layers"
+        has = f"layers 0-{n - 1}" if n > 1 else ("only layer 0" if n else "no layers")
         raise UsageError(f"--layer {layer}: the program has {has}")
     layers = [layer] if layer is not None else list(range(n))
     if head is not None:

@@ -49,7 +49,8 @@ class Rule:
 
 
 def _check(kind, arg, rows_ok: dict[int, bool]) -> Rule:
-    return Rule(kind, arg, sum(rows_ok.values()), len(rows_ok), [r for r, ok in rows_ok.items() if not ok])
+    return Rule(kind, None if arg is None else int(arg), int(sum(rows_ok.values())), len(rows_ok),
+                [int(r) for r, ok in rows_ok.items() if not ok])
 
 
 def _strictly_down(x: np.ndarray) -> bool:
