@@ -248,6 +248,7 @@ def check_agree(text: str, js: dict) -> None:
             s = m["spikes"]
             assert ln.split()[1] == f"{s['first_unit'][j]}-{s['first_unit'][j] + 2}"
             assert label(vocab[s["writes"][j]], 5) in ln and str(s["fired"][j]) in ln.split()
+            assert f"({s['fired_at_output'][j]})" in ln.split()
 
 
 @pytest.mark.parametrize("name", shipped_programs())

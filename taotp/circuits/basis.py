@@ -92,6 +92,7 @@ class Samples:
     ids: np.ndarray                             # (N,) token of each occurrence
     pos: np.ndarray                             # (N,) its position
     seq: np.ndarray                             # (N,) its sequence
+    decoding: np.ndarray                        # (N,) its logits choose an output token
     ln1: list[np.ndarray] = field(default_factory=list)   # per layer (N, d): attention input
     ln2: list[np.ndarray] = field(default_factory=list)   # per layer (N, d): MLP input
 
@@ -132,7 +133,9 @@ def gather_samples(program, n: int, seed: int = 0) -> tuple[Samples | None, str]
     ids = np.concatenate([np.asarray(s, dtype=np.int64) for s in seqs])
     pos = np.concatenate([np.arange(len(s)) for s in seqs])
     seq = np.concatenate([np.full(len(s), k) for k, s in enumerate(seqs)])
-    samples = Samples(texts, mode, seqs, ids, pos, seq,
+    first_read = np.array([len(program.rule.prefix) + len(p) - 1 for p in prompts])
+    decoding = pos >= first_read[seq]
+    samples = Samples(texts, mode, seqs, ids, pos, seq, decoding,
                       [np.concatenate(v) for v in per_layer1], [np.concatenate(v) for v in per_layer2])
     return samples, f"{len(texts)} {'inputs (all of them)' if mode == 'exhaustive' else 'spec samples'}"
 

@@ -61,7 +61,8 @@ def mlp_json(c: Circuits, m: MLPReading) -> dict:
             "count": int(f.triples.size), "truncated": bool(f.triples.size > MAX_UNITS), "fired_on": s.on,
             "first_unit": _ints(3 * f.triples), "dim": _ints(f.rows), "centre": _floats(f.centres),
             "delta": _floats(f.delta), "writes": _ints(s.writes), "write_score": _floats(s.write_score),
-            "fired": _ints(s.fired), "first_fired": first, "reads": _ints(s.reads),
+            "fired": _ints(s.fired), "fired_at_output": _ints(s.at_output), "first_fired": first,
+            "reads": _ints(s.reads),
         }
     if m.neurons is not None:
         n = m.neurons

@@ -44,7 +44,8 @@ class Spikes:
     writes: np.ndarray         # (m,) token its centre value points to
     write_score: np.ndarray    # (m,)
     fired: np.ndarray          # (m,) occurrences that fired it
-    first: np.ndarray          # (m,) the first such occurrence (-1: none)
+    at_output: np.ndarray      # (m,) of those, the ones whose logits choose an output token
+    first: np.ndarray          # (m,) the first such occurrence, one at an output first (-1: none)
     reads: np.ndarray          # (m,) the token most often at those occurrences (-1: none)
     on: str                    # "samples" | "tokens": what the occurrences are
 
@@ -90,16 +91,17 @@ def read_spikes(layer: Layer, found: readout.SpikeMLP, basis: Basis, unembedding
                 samples: Samples | None, layer_index: int) -> Spikes:
     writes, write_score = _argmax_rows(unembedding @ found.values.T)                  # (V_out, m)
     if samples is not None and basis.kind == "samples":
-        vecs, ids, on = samples.ln2[layer_index], samples.ids, "samples"
+        vecs, ids, out, on = samples.ln2[layer_index], samples.ids, samples.decoding, "samples"
     else:
         vecs, ids, on = basis.tokens, np.arange(basis.tokens.shape[0]), "tokens"
+        out = np.ones(ids.size, dtype=bool)
     m = found.triples.size
-    fired = np.zeros(m, dtype=np.int64)
+    fired, at_output = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
     first = np.full(m, -1)
     seen: list[Counter] = [Counter() for _ in range(m)]
     cols = 3 * found.triples
     pos_of = {int(t): j for j, t in enumerate(found.triples)}
-    for o in range(vecs.shape[0]):
+    for o in np.argsort(~out, kind="stable"):             # occurrences at outputs first
         if not np.all(np.isfinite(vecs[o])):
             continue
         pre = np.zeros(layer.d_ff)
@@ -107,11 +109,12 @@ def read_spikes(layer: Layer, found: readout.SpikeMLP, basis: Basis, unembedding
         for f in readout.fired_spikes(found, pre):
             j = pos_of[f.spike]
             fired[j] += 1
+            at_output[j] += bool(out[o])
             if first[j] < 0:
                 first[j] = o
             seen[j][int(ids[o])] += 1
     reads = np.array([c.most_common(1)[0][0] if c else -1 for c in seen], dtype=np.int64)
-    return Spikes(found, writes, write_score, fired, first, reads, on)
+    return Spikes(found, writes, write_score, fired, at_output, first, reads, on)
 
 
 def read_mlp(layer: Layer, layer_index: int, basis: Basis, unembedding: np.ndarray,

@@ -21,6 +21,7 @@ from .neurons import MLPReading
 from .report import Circuits, HeadReading
 from .tables import Table
 
+TICKS = 30          # labels per axis at most (text layout is most of a figure's time)
 AXES = {"qk_tokens": ("key token", "query token"), "qk_positions": ("key position", "query position"),
         "ov": ("token written", "attended token"), "direct_tokens": ("token decoded", "input token"),
         "direct_positions": ("token decoded", "position")}
@@ -47,8 +48,8 @@ def row_ranks(t: Table) -> np.ndarray:
 def _panel(ax, t: Table, cmap) -> object:
     im = ax.imshow(row_ranks(t), cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.set_title(f"{TITLES[t.kind]}\nspread {t.spread:.2g}" + (" (flat)" if t.flat else ""), fontsize=8)
-    _ticks(ax, [_shown(s) for s in t.cols], "x")
-    _ticks(ax, [_shown(s) for s in t.rows], "y")
+    _ticks(ax, [_shown(s) for s in t.cols], "x", TICKS)
+    _ticks(ax, [_shown(s) for s in t.rows], "y", TICKS)
     ax.set_xlabel(AXES[t.kind][0], fontsize=8)
     ax.set_ylabel(AXES[t.kind][1], fontsize=8)
     return im

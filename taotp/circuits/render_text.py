@@ -165,15 +165,14 @@ def mlp_lines(c: Circuits, m: MLPReading) -> list[Line]:
                           (f"  [{m.basis.describe()}]", "dim")]]
     if m.spikes is not None:
         s, f = m.spikes, m.spikes.found
-        order = sorted(range(f.triples.size), key=lambda j: (s.fired[j] == 0, j))[:UNITS]
-        lines.append([("  spike  units        reads               writes  fired  first fired on", "dim")])
+        order = sorted(range(f.triples.size), key=lambda j: (s.at_output[j] == 0, s.fired[j] == 0, j))[:UNITS]
+        lines.append([("  spike  units        reads               writes  fired  (out)  first on", "dim")])
         for j in order:
             t = int(f.triples[j])
-            reads = (f"dim {f.rows[j]} = {f.centres[j]:<9.6g}" if f.rows[j] >= 0 else "several dims")
-            first = _first_fired(c, s, j)
-            lines.append([(f"  #{j:<5} {3 * t}-{3 * t + 2:<10}"[:22].ljust(22), ""), (f" {reads:<19}", ""),
+            reads = (f"dim {f.rows[j]} = {f.centres[j]:.6g}" if f.rows[j] >= 0 else "several dims")
+            lines.append([(f"  #{j:<5} {f'{3 * t}-{3 * t + 2}':<12} {reads:<19}", ""),
                           (f" {_q(tokens[s.writes[j]], 5) if s.writes[j] >= 0 else '-':<7}", "bold"),
-                          (f" {s.fired[j]:<6}", ""), (f" {first}", "dim")])
+                          (f" {s.fired[j]:<6} {f'({s.at_output[j]})':<6}", ""), (f" {_first_fired(c, s, j)}", "dim")])
         if f.triples.size > len(order):
             lines.append([(f"  ... {f.triples.size - len(order)} more spikes (--json lists them all)", "dim")])
     if m.neurons is not None:

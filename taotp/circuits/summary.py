@@ -87,7 +87,8 @@ def mlp_words(m: MLPReading, tokens: list[str]) -> str:
         counts = Counter(int(w) for w in s.writes if w >= 0)
         writes = ", ".join(f"{_q(tokens[w])} x{n}" for w, n in counts.most_common(4))
         fired = int((s.fired > 0).sum())
-        on = "on the samples" if s.on == "samples" else "on some token's mean input"
+        on = (f"on the samples, {int((s.at_output > 0).sum())} where an output is read" if s.on == "samples"
+              else "on some token's mean input")
         parts.append(f"{f.triples.size} spikes (§6.3) reading {where}{span}; they write {writes}"
                      f"{', ...' if len(counts) > 4 else ''}; {fired} fired {on}")
     if m.neurons is not None:

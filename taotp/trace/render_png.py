@@ -50,9 +50,9 @@ def _labels(t: Trace) -> list[str]:
     return [f"{i}:{_shown(t.token(tok))}" for i, tok in enumerate(t.ids)]
 
 
-def _ticks(ax, labels: list[str], axis: str) -> None:
+def _ticks(ax, labels: list[str], axis: str, most: int = MAX_TICKS) -> None:
     n = len(labels)
-    step = max(1, int(np.ceil(n / MAX_TICKS)))
+    step = max(1, int(np.ceil(n / most)))
     idx = list(range(0, n, step))
     if axis == "x":
         ax.set_xticks(idx, [labels[i] for i in idx], rotation=90, fontsize=7)
