@@ -299,3 +299,24 @@ def test_cli_pictures_and_page(tmp_path):
     page = (tmp_path / "sort.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "<script" not in page and "http" not in page
     assert "each token to the next one after it" in page
+
+
+@given(read=st.integers(0, 4), write=st.integers(0, 4))
+def test_a_neuron_reads_and_writes_its_tokens(read, write):
+    """A hand-set neuron (not a spike): its input row is token `read`'s layer-normed
+    embedding, its output row token `write`'s embedding. With attention writing nothing,
+    the MLP is read on the embeddings exactly."""
+    V, d = 5, 5
+    tok = np.eye(V) * 3 - 0.6                          # rows of mean 0: LN leaves their direction
+    L = Layer.zeros(1, d, 1, 2)
+    L.M1[:, 0] = layer_norm(tok[read])
+    L.b1[0] = -1.0
+    L.M2[0] = tok[write]
+    prog = Program("neuron", Params(tok, np.zeros((3, d)), [L]).validate(), id_vocab(V),
+                   DecodeRule(steps=lambda k: 1))
+    c = circuits(prog)
+    (m,) = c.mlps
+    assert m.basis.kind == "embeddings" and m.spikes is None
+    assert m.neurons.units.tolist() == [0]                  # unit 1 is all zero: not listed
+    assert (m.neurons.reads[0], m.neurons.writes[0]) == (read, write)
+    assert c.idle == [(0, 0)]

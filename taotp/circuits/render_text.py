@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trace.render_text import Line, _num, _plural, _q, _tok, plain_text, print_lines, wrap
+from ..trace.render_text import WIDTH, Line, _num, _plural, _q, _tok, plain_text, print_lines, wrap
 from ..trace.readout import slot_layout
 from .neurons import MLPReading
 from .report import Circuits, HeadReading
@@ -166,13 +166,15 @@ def mlp_lines(c: Circuits, m: MLPReading) -> list[Line]:
     if m.spikes is not None:
         s, f = m.spikes, m.spikes.found
         order = sorted(range(f.triples.size), key=lambda j: (s.at_output[j] == 0, s.fired[j] == 0, j))[:UNITS]
-        lines.append([("  spike  units        reads               writes  fired  (out)  first on", "dim")])
+        lines.append([("  spike  units      reads              writes  fired  (out)  first fired on", "dim")])
         for j in order:
             t = int(f.triples[j])
             reads = (f"dim {f.rows[j]} = {f.centres[j]:.6g}" if f.rows[j] >= 0 else "several dims")
-            lines.append([(f"  #{j:<5} {f'{3 * t}-{3 * t + 2}':<12} {reads:<19}", ""),
-                          (f" {_q(tokens[s.writes[j]], 5) if s.writes[j] >= 0 else '-':<7}", "bold"),
-                          (f" {s.fired[j]:<6} {f'({s.at_output[j]})':<6}", ""), (f" {_first_fired(c, s, j)}", "dim")])
+            row: Line = [(f"  #{j:<5} {f'{3 * t}-{3 * t + 2}':<10} {reads:<18}", ""),
+                         (f" {_q(tokens[s.writes[j]], 5) if s.writes[j] >= 0 else '-':<7}", "bold"),
+                         (f" {s.fired[j]:<6} {f'({s.at_output[j]})':<6}", "")]
+            room = WIDTH - 1 - sum(len(x) for x, _ in row)
+            lines.append(row + [(f" {_first_fired(c, s, j, room)}", "dim")])
         if f.triples.size > len(order):
             lines.append([(f"  ... {f.triples.size - len(order)} more spikes (--json lists them all)", "dim")])
     if m.neurons is not None:
@@ -188,7 +190,9 @@ def mlp_lines(c: Circuits, m: MLPReading) -> list[Line]:
     return lines
 
 
-def _first_fired(c: Circuits, s, j: int) -> str:
+def _first_fired(c: Circuits, s, j: int, room: int = WIDTH) -> str:
+    """Where spike j first fired: the sample's sequence (cut to `room` with what
+    follows), the position and its token; or the token whose mean input fired it."""
     o = int(s.first[j])
     if o < 0:
         return "-"
@@ -198,7 +202,8 @@ def _first_fired(c: Circuits, s, j: int) -> str:
     seq = smp.seqs[int(smp.seq[o])]
     toks = [c.tokens[i] for i in seq]
     text = "".join(toks) if c.program.vocab.mode == "chars" else " ".join(toks)
-    return f"{_tok(text, 18)} @{int(smp.pos[o])}"
+    where = f" @{int(smp.pos[o])} {_q(c.tokens[int(smp.ids[o])], 5)}"
+    return _tok(text, max(6, room - len(where))) + where
 
 
 def lines(c: Circuits) -> list[Line]:
