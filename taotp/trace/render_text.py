@@ -257,20 +257,29 @@ class TextView:
         return [piece for line in out for piece in wrap(line)]
 
 
-def render_plain(t: Trace, **kw) -> str:
-    return "\n".join("".join(s for s, _ in line) for line in TextView(t, **kw).lines()) + "\n"
+def plain_text(lines: list[Line]) -> str:
+    return "\n".join("".join(s for s, _ in line) for line in lines) + "\n"
 
 
-def print_trace(t: Trace, file=None, color: bool | None = None, **kw) -> None:
-    """Print the view: with rich when installed (colours on a terminal), else plain."""
+def print_lines(lines: list[Line], file=None, color: bool | None = None) -> None:
+    """Print styled lines: with rich when installed (colours on a terminal), else plain."""
     file = file or sys.stdout
     try:
         from rich.console import Console
         from rich.text import Text
     except ImportError:
-        file.write(render_plain(t, **kw))
+        file.write(plain_text(lines))
         return
     console = Console(file=file, width=max(WIDTH, 80), highlight=False, soft_wrap=True,
                       force_terminal=color, no_color=color is False)
-    for line in TextView(t, **kw).lines():
+    for line in lines:
         console.print(Text.assemble(*[(s, st or "") for s, st in line]))
+
+
+def render_plain(t: Trace, **kw) -> str:
+    return plain_text(TextView(t, **kw).lines())
+
+
+def print_trace(t: Trace, file=None, color: bool | None = None, **kw) -> None:
+    """Print the view: with rich when installed (colours on a terminal), else plain."""
+    print_lines(TextView(t, **kw).lines(), file, color)
