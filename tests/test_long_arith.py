@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import taotp
 from taotp import spec_arith
-from taotp.engine.reference import layer_norm, mlp, self_attention
+from taotp.engine.reference import attention_pattern, layer_norm, mlp, self_attention
 from taotp.errors import InputError
 
 PROGRAMS = {"add": "long_add", "sub": "long_sub"}
@@ -112,6 +112,32 @@ def test_layer_norm_is_the_identity_before_every_sublayer(op, n, data):
         for sublayer in (self_attention, mlp):
             np.testing.assert_allclose(layer_norm(x), x, atol=1e-9)  # rounding of ~40 terms
             x = x + sublayer(layer_norm(x), L)
+
+
+@settings(max_examples=8, deadline=None, database=None)
+@given(st.sampled_from(["add", "sub"]), st.sampled_from([3, 12]), st.sampled_from(DTYPES), st.data())
+def test_every_head_decides_except_the_sign_of_equal_numbers(op, n, dtype, data):
+    """Hard attention (§3.1) everywhere an output is read: each live head's top weight is 1
+    up to softmax's 1e-10, except long_sub's match head when it predicts the sign of a - b
+    for a = b, which averages the n + 1 equal 9 keys on purpose."""
+    prog = compiled(op, n)
+    a, b = data.draw(st.one_of(chain_pairs(n, op), st.sampled_from(spec_arith.edge_pairs(n, op))))
+    toks = prog.encode(spec_arith.text_of(a, b, n, op))
+    toks += [prog.vocab.index[c] for c in spec_arith.result_of(a, b, n, op)[:-1]]
+    P = prog.params.astype(dtype)
+    x = P.tok_emb[toks] + P.pos_emb[np.arange(len(toks))]
+    for i, L in enumerate(P.layers):
+        lx = layer_norm(x)
+        weights = attention_pattern(lx, L)[3]              # (query, key, head)
+        for h in range(L.n_heads):
+            if not (np.any(L.V[h]) and np.any(L.P[h])):
+                continue
+            top = weights[2 * n + 1:, :, h].max(axis=1)   # the positions whose logits are read
+            if op == "sub" and i == 2 and h == 0 and a == b:
+                top = top[1:]
+            assert top.min() > 1 - 1e-6, (i, h, top.min())
+        x = x + self_attention(lx, L)
+        x = x + mlp(layer_norm(x), L)
 
 
 @pytest.mark.parametrize("op, bad", [
