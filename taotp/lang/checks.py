@@ -143,17 +143,18 @@ class _Checker:
             return
         from ..spec_lang.spec import SPEC_KEYS
 
-        seen = set()
+        seen, meant = set(), set()
         for kw in node.children:
             key = str(kw.children[0])
             if key not in SPEC_KEYS:
-                self.problem(kw, f"spec has no setting '{key}' (a spec gives expected=F, inputs=D)",
-                             hint=did_you_mean(key, SPEC_KEYS))
+                hint = did_you_mean(key, SPEC_KEYS)
+                self.problem(kw, f"spec has no setting '{key}' (a spec gives expected=F, inputs=D)", hint=hint)
+                meant.update(k for k in SPEC_KEYS if hint and f"'{k}'" in hint)
             elif key in seen:
                 self.problem(kw, f"spec gives {key}= twice")
             seen.add(key)
         for key in SPEC_KEYS:
-            if key not in seen:
+            if key not in seen and key not in meant:
                 self.problem(node, f"spec needs {key}= (spec expected=F, inputs=D: F maps the input's tokens "
                                    f"to the output's, D describes the inputs)")
 

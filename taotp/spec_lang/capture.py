@@ -27,22 +27,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from lark import Token, Tree
+from lark import Token
 
 from ..builtins import Builtin
-from ..errors import CompileError, Span, UsageError
-from ..lang.parser import parse
-from ..lang.scope import Env, MachinePart, Module, Unavailable, UserFunction
+from ..errors import CompileError, Span
+from ..lang.scope import MachinePart, Module, UserFunction
 from ..lang.source import SourceFile
 from ..vocab import Vocab
 from .domain import Domain
+from .names import machine_statements, read_names, rebound_outside
+from .restore import FORMAT
 
-FORMAT = 1
 RUNTIME_NAMES = ("vocab", "token", "tokens")   # machine names a spec's runtime provides
-WEIGHTS = ("tok_emb", "pos_emb", "out_emb", "Q", "K", "V", "P", "M1", "b1", "M2", "b2")
 
-
-# -- writing -------------------------------------------------------------------------------
 
 class Capture:
     def __init__(self, vocab: Vocab):
@@ -215,84 +212,6 @@ def def_text(fn: UserFunction) -> str:
     return "\n".join(out)
 
 
-def read_names(node: Tree):
-    """(name, first node, attributes read as name.attr or None) for every name a function
-    reads that it does not bind itself (parameters, let, for, comprehension variables,
-    nested defs are its own)."""
-    own, seen = own_names(node)
-    for name, (first, attrs, plain) in seen.items():
-        if name not in own:
-            yield name, first, (None if plain else sorted(attrs))
-
-
-def own_names(node: Tree) -> tuple[set, dict]:
-    """(the names a function binds itself, {name read: [first node, attributes, read plainly]})."""
-    own: set = set()
-    seen: dict[str, list] = {}
-    _collect(node, own, seen, top=True)
-    return own, seen
-
-
-def rebound_outside(node: Tree):
-    """Assignments (`x = ...`) to names the function does not bind itself: a spec's
-    function may not change what it sees from outside (checks would depend on order)."""
-    own, _ = own_names(node)
-    for sub in node.iter_subtrees_topdown():
-        if sub.data == "assign_stmt" and sub.children[0].data == "name" and str(sub.children[0].children[0]) not in own \
-                and str(sub.children[0].children[0]) not in WEIGHTS:
-            yield sub.children[0], str(sub.children[0].children[0])
-
-
-def machine_statements(node: Tree):
-    """(node, what it does) for each statement of a function that builds the machine."""
-    for sub in node.iter_subtrees_topdown():
-        if sub.data in ("layer_block", "head_block"):
-            yield sub, f"open a `{sub.data.split('_')[0]}` block"
-        elif sub.data == "assign_stmt":
-            target = sub.children[0]
-            base = target.children[0] if target.data == "index" else target
-            if isinstance(base, Tree) and base.data == "name" and str(base.children[0]) in WEIGHTS:
-                yield sub, f"write the weight {base.children[0]}"
-
-
-def _collect(node, own: set, seen: dict, top: bool = False):
-    if isinstance(node, Token) or node is None:
-        return
-    kind = node.data
-    if kind == "def_block":
-        name, *params, body = node.children
-        if not top:
-            own.add(str(name))
-        own.update(str(p) for p in params if p is not None)
-        _collect(body, own, seen)
-        return
-    if kind in ("let_stmt", "for_block"):
-        own.add(str(node.children[0]))
-    elif kind == "listcomp":
-        own.add(str(node.children[1]))
-    elif kind == "attr" and isinstance(node.children[0], Tree) and node.children[0].data == "name":
-        _note(seen, node.children[0], attr=str(node.children[1]))
-        return
-    elif kind == "name":
-        _note(seen, node)
-        return
-    elif kind == "kwarg":
-        _collect(node.children[1], own, seen)
-        return
-    for child in node.children:
-        if isinstance(child, Tree):
-            _collect(child, own, seen)
-
-
-def _note(seen: dict, name_node: Tree, attr: str | None = None):
-    name = str(name_node.children[0])
-    entry = seen.setdefault(name, [name_node, set(), False])
-    if attr is None:
-        entry[2] = True
-    else:
-        entry[1].add(attr)
-
-
 def capture(fn, domain: Domain, vocab: Vocab, spec_span: Span | None) -> dict:
     cap = Capture(vocab)
     expected = cap.function(fn)
@@ -302,109 +221,3 @@ def capture(fn, domain: Domain, vocab: Vocab, spec_span: Span | None) -> dict:
         where = {"file": spec_span.file, "line": spec_span.line, "column": spec_span.column,
                  "text": spec_span.source_line}
     return {"format": FORMAT, "spec": where, "bindings": cap.bindings, "expected": expected, "inputs": inputs}
-
-
-# -- reading back ----------------------------------------------------------------------------
-
-def spec_span(data: dict) -> Span | None:
-    w = data.get("spec")
-    if not w:
-        return None
-    return Span(str(w["file"]), int(w["line"]), int(w["column"]), str(w.get("text", "")),
-                max(1, len(str(w.get("text", "")).rstrip()) - int(w["column"]) + 1))
-
-
-def rebuild(data: dict, rt, origin: str) -> tuple:
-    """(expected function, inputs domain) from capture()'s dict, over rt's base environment.
-    `origin` names where the dict came from, for messages."""
-    check_data(data, origin)
-    env = Env(rt.base)
-    functions: list[tuple[UserFunction, dict]] = []
-    for b in data["bindings"]:
-        if "def" in b:
-            fn = _function(b, rt, origin)
-            env.vars[b["name"]] = fn
-            functions.append((fn, b["free"]))
-        elif "module" in b:
-            env.vars[b["name"]] = Module(b["name"], SourceFile(f"<module {b['name']}>", ""), Env())
-    for b in data["bindings"]:
-        if "value" in b:
-            env.vars[b["name"]] = _evaluate(b["value"], env, rt, origin)
-    for b in data["bindings"]:
-        if "module" in b:
-            module = env.vars[b["name"]]
-            for attr, ref in b["module"].items():
-                module.env.vars[attr] = _binding(env, ref, origin)
-    for fn, free in functions:
-        for local, ref in free.items():
-            fn.closure.vars[local] = _binding(env, ref, origin)
-    expected = _evaluate(data["expected"], env, rt, origin)
-    inputs = _evaluate(data["inputs"], env, rt, origin)
-    if not isinstance(inputs, Domain):
-        raise UsageError(f"{origin}: the saved spec's inputs are not a domain")
-    return expected, inputs
-
-
-def _binding(env: Env, ref: str, origin: str):
-    scope = env.find(ref)
-    if scope is None:
-        raise UsageError(f"{origin}: the saved spec refers to '{ref}', which it does not define")
-    return scope.vars[ref]
-
-
-def _function(b: dict, rt, origin: str) -> UserFunction:
-    line = int(b.get("line", 1))
-    text = "\n" * (max(1, line) - 1) + b["def"]   # the def at its own line: errors show the program's line
-    source = SourceFile(str(b.get("file", origin)), text)
-    tree = _parse(text, source.name, origin)
-    defs = [s for s in tree.children if isinstance(s, Tree) and s.data == "def_block"]
-    if len(defs) != 1 or len(tree.children) != 1:
-        raise UsageError(f"{origin}: the saved spec's function {b['name']!r} is not one `def`")
-    node = defs[0]
-    name, *params, body = node.children
-    return UserFunction(str(name), [str(p) for p in params if p is not None], body, Env(rt.base), source, node)
-
-
-def _evaluate(text: str, env: Env, rt, origin: str):
-    tree = _parse(text, origin, origin)
-    stmts = [s for s in tree.children if isinstance(s, Tree)]
-    if len(stmts) != 1 or stmts[0].data != "expr_stmt":
-        raise UsageError(f"{origin}: the saved spec holds {text[:60]!r}, not one expression")
-    interp = rt.interp
-    interp.steps = 0
-    return interp.eval(stmts[0].children[0], env)
-
-
-def _parse(text: str, name: str, origin: str) -> Tree:
-    try:
-        return parse(text, name)
-    except Exception as e:
-        raise UsageError(f"{origin}: the saved spec does not parse: {e}") from None
-
-
-def check_data(data, origin: str) -> None:
-    """The shape of a saved spec, before anything is parsed."""
-    def bad(what):
-        raise UsageError(f"{origin}: the saved spec (meta 'spec_source') {what}")
-
-    if not isinstance(data, dict):
-        bad("should be an object")
-    if data.get("format") != FORMAT:
-        bad(f"has format {data.get('format')!r}; this taotp reads format {FORMAT}")
-    if not isinstance(data.get("expected"), str) or not isinstance(data.get("inputs"), str):
-        bad("needs 'expected' and 'inputs' texts")
-    bindings = data.get("bindings")
-    if not isinstance(bindings, list):
-        bad("needs a list of 'bindings'")
-    for b in bindings:
-        ok = isinstance(b, dict) and isinstance(b.get("name"), str) and b["name"].isidentifier() and (
-            (isinstance(b.get("value"), str)) or
-            (isinstance(b.get("def"), str) and isinstance(b.get("free"), dict) and isinstance(b.get("line", 1), int)
-             and all(isinstance(k, str) and isinstance(v, str) for k, v in b["free"].items())) or
-            (isinstance(b.get("module"), dict) and all(isinstance(v, str) for v in b["module"].values())))
-        if not ok:
-            bad(f"has a malformed binding: {str(b)[:80]}")
-    where = data.get("spec")
-    if where is not None and not (isinstance(where, dict) and isinstance(where.get("file"), str)
-                                  and isinstance(where.get("line"), int) and isinstance(where.get("column"), int)):
-        bad("has a malformed 'spec' place")

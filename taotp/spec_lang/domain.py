@@ -185,7 +185,9 @@ def brief(v, limit: int = 6) -> str:
         body = ", ".join(items)
         return f"[{body}]" if isinstance(v, list) else f"({body}{',' if len(v) == 1 else ''})"
     if isinstance(v, np.ndarray):
-        return brief(v.tolist(), limit)
+        return brief(v.tolist(), limit) if v.ndim else brief(v.item(), limit)
+    if isinstance(v, np.generic):
+        return repr(v.item())
     return repr(v)
 
 

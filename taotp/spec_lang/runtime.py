@@ -21,7 +21,7 @@ from ..builtins import Builtin, BuiltinContext, load_all
 from ..errors import CompileError, Span, TaotpError, UsageError
 from ..lang.evaluator import Interpreter
 from ..lang.operators import describe as describe_error
-from ..lang.scope import Env, UserFunction, base_env
+from ..lang.scope import UserFunction, base_env
 from ..lang.source import SourceFile
 from .compiled import Counter, FunctionCompiler
 from .domain import brief, function_name

@@ -19,7 +19,8 @@ import numpy as np
 from ..errors import Span
 from ..specs import Spec
 from . import readers
-from .capture import capture, rebuild, spec_span
+from .capture import capture
+from .restore import rebuild, spec_span
 from .domain import Domain, brief, describe, function_name
 from .runtime import SpecRuntime
 
