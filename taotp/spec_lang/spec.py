@@ -126,7 +126,10 @@ class _Reader:
 
     def output(self, value, text: str) -> str:
         if type(value) is list and all(type(t) is str and t in self.outputs for t in value):
-            return self.sep.join(value)          # the common case, checked at once
+            return self.sep.join(value)          # the common cases, checked at once
+        if type(value) in (int, np.int64) or (type(value) in (float, np.float64) and float(value).is_integer()):
+            if str(int(value)) in self.outputs:
+                return str(int(value))
         name = function_name(self.fn)
         if isinstance(value, np.ndarray) and value.ndim == 1:
             value = value.tolist()
