@@ -181,6 +181,10 @@ FUNCTIONS = textwrap.dedent('''
       return [toks[3]]
     def keyword(toks):
       return sorted(x=toks, reverse=len(toks) > 3)
+    def mapped(toks):
+      return [int(t) for t in toks]
+    def lengths(toks):
+      return [len(t) for t in toks] + [str(t) for t in reversed(toks)] + [abs(x) for x in range(-2, 2)]
     def calls(toks):
       return [walk(toks), rev(toks + ["0"]), logic(toks)[0]]
 ''')

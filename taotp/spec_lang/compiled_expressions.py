@@ -5,6 +5,7 @@ interpreter's handler does and raising (Bail, or the error itself) where it woul
 from __future__ import annotations
 
 import numpy as np
+from lark import Tree
 
 from ..builtins import Builtin
 from ..lang.operators import COMPARE, as_number, binary, comparable, contains, is_int
@@ -93,10 +94,20 @@ class ExpressionCompiler:
         return lambda env: [p(env) for p in parts]
 
     def ex_listcomp(self, node):
-        elem, name, iterable, cond = node.children
-        elem, name, iterable = self.expr(elem), str(name), self.expr(iterable)
+        elem_node, name, iterable, cond = node.children
+        elem, name, iterable = self.expr(elem_node), str(name), self.expr(iterable)
         cond = self.expr(cond) if cond is not None else None
         c = self.counter
+        bfn = self.builtin_of_item(elem_node, name) if cond is None else None
+        if bfn is not None:                      # [int(t) for t in toks]: the specs' own idiom
+
+            def mapped(env):
+                seq = list(items(iterable(env)))
+                c.n += len(seq)
+                if c.n > c.limit:
+                    raise Bail
+                return [bfn(x) for x in seq]
+            return mapped
 
         def run(env):
             scope = Env(env)
@@ -110,6 +121,19 @@ class ExpressionCompiler:
                     out.append(elem(scope))
             return out
         return run
+
+    def builtin_of_item(self, elem, name: str):
+        """The builtin's function when elem is `B(name)`, B a builtin the function cannot rebind."""
+        if elem.data != "call" or elem.children[1] is None or len(elem.children[1].children) != 1:
+            return None
+        arg = elem.children[1].children[0]
+        if not (isinstance(arg, Tree) and arg.data == "name" and str(arg.children[0]) == name):
+            return None
+        fn_node = elem.children[0]
+        if fn_node.data != "name" or str(fn_node.children[0]) not in self.fixed:
+            return None
+        known = self.constants.get(self.fixed_name(str(fn_node.children[0])))
+        return known.fn if type(known) is Builtin and not known.context else None
 
     def ex_ternary(self, node):
         a, c, b = (self.expr(x) for x in node.children)
