@@ -29,6 +29,7 @@ import numpy as np
 import taotp
 from taotp import specs
 from taotp.engine import fast, reference
+from taotp.strategies import spec_of
 
 CASES = {
     "add": ("add", {"n_digits": 3}),
@@ -123,7 +124,7 @@ def bench(case, ref_n, fast_n, torch_n, seed):
     name, overrides = CASES[case]
     prog = taotp.load_program(name, overrides, progress=False)
     s = specs.settings_of(prog)
-    spec = specs.get(prog.spec)
+    spec = spec_of(prog)
     rng = np.random.default_rng(seed)
     texts = [spec.sample(s, rng) for _ in range(max(ref_n, fast_n, torch_n))]
     prompts = [prog.encode(t) for t in texts]
@@ -169,7 +170,7 @@ def agreement(seed):
         ov = {k: os.path.join(root, v) if k == "table" else v for k, v in overrides.items()}
         prog = taotp.load_program(name, ov, progress=False)
         s = specs.settings_of(prog)
-        spec = specs.get(prog.spec)
+        spec = spec_of(prog)
         rng = np.random.default_rng(seed)
         texts = list(spec.enumerate(s)) if n is None else [spec.sample(s, rng) for _ in range(n)]
         prompts = [prog.encode(t) for t in texts]

@@ -11,7 +11,8 @@ A Spec is plain Python, independent of any transformer:
 
 `settings` is the program's parameter values plus what the program itself fixes
 (see `settings_of`): block, vocab_size, tokens, words (True when the vocabulary
-splits on spaces). Register your own with `taotp.specs.register(...)`.
+splits on spaces). Register your own with `taotp.specs.register(...)`, or write it in
+the program itself (`spec expected=F, inputs=D`: taotp/spec_lang builds its Spec).
 """
 
 from __future__ import annotations

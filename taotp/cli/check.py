@@ -26,14 +26,24 @@ from .options import dtype_of, dtype_option, json_option, load, program_argument
 @dtype_option
 @click.option("--show", type=click.IntRange(min=0), default=5, show_default=True,
               help="How many failing inputs to print.")
+@click.option("--expect", "expect", type=str, default=None, metavar="PAIRS",
+              help="Check against the examples of a file instead of the spec: input TAB expected output, "
+                   "one a line (# comments).")
 @json_option
-def command(program, sets, exhaustive, samples, seed, engine, dtype, show, as_json):
-    """Check PROGRAM against the spec it declares (`spec NAME`): print passed and failed
-    counts, the first failures (expected vs actual), the smallest logit margin and the
-    softest attention seen. Exits 1 if any input fails."""
+def command(program, sets, exhaustive, samples, seed, engine, dtype, show, expect, as_json):
+    """Check PROGRAM against the spec it declares (`spec NAME`, or `spec expected=F,
+    inputs=D`) or against the examples of --expect FILE: print passed and failed counts,
+    the first failures (expected vs actual), the smallest logit margin and the softest
+    attention seen. Exits 1 if any input fails."""
     if exhaustive and samples is not None:
         raise UsageError("give either --exhaustive or --samples N, not both")
+    if expect is not None and samples is not None:
+        raise UsageError("--expect checks every example of its file; drop --samples")
     prog = load(program, sets)
+    if expect is not None:
+        from ..spec_lang.expect import with_expectations
+
+        prog, exhaustive = with_expectations(prog, expect), True
     result = check(prog, exhaustive=exhaustive, samples=samples, seed=seed, engine=engine,
                    dtype=dtype_of(dtype), progress=not as_json, show=show)
     if as_json:

@@ -73,6 +73,7 @@ class MachineBuilder(Allocation):
         self.padded: list[Slot] = []                # new_slot's slots, filled at allocation
         self.decode: dict = {}                      # key -> (Span, value); "steps" -> (expr, env, source)
         self.spec: str | None = None
+        self.spec_decl: tuple | None = None         # (expected, inputs, span) of `spec expected=F, inputs=D`
         self.input_patterns: list = []
         self.layer_stack: list[int] = []
         self.head_stack: list[int] = []

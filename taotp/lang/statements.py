@@ -12,6 +12,7 @@ import re
 import sys
 
 import numpy as np
+from lark import Tree
 
 from ..errors import ShapeError, did_you_mean
 from ..vocab import Vocab
@@ -106,7 +107,17 @@ class Statements:
                 self.machine.decode[key] = (self.span(kw), self.eval(kw.children[1], env))
 
     def stmt_spec_stmt(self, node, env):
-        self.machine.spec = str(node.children[0])
+        """`spec NAME` (checks.py knows the name is registered) or `spec expected=F, inputs=D`,
+        whose values spec_lang captures when the program is finished (evaluator.py)."""
+        if isinstance(node.children[0], Tree):
+            from ..spec_lang.spec import spec_arguments
+
+            given = {str(kw.children[0]): (kw, self.eval(kw.children[1], env)) for kw in node.children}
+            fn, domain = spec_arguments(given, lambda kw, msg: self.error(kw, msg))
+            self.machine.spec = f"expected={getattr(fn, 'name', '?')}"
+            self.machine.spec_decl = (fn, domain, self.span(node))
+        else:
+            self.machine.spec = str(node.children[0])
 
     def stmt_input_stmt(self, node, env):
         pattern = self.eval(node.children[0], env)
@@ -267,4 +278,4 @@ class Statements:
     def stmt_def_block(self, node, env):
         name, *params, body = node.children
         params = [str(p) for p in params if p is not None]
-        env.vars[str(name)] = UserFunction(str(name), params, body, env, self.source)
+        env.vars[str(name)] = UserFunction(str(name), params, body, env, self.source, node)
