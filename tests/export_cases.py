@@ -91,6 +91,13 @@ def decoded(prog, texts, dtype):
     return out
 
 
+def clear_of_ties(logits, params) -> np.ndarray:
+    """Rows whose margin (top-1 minus top-2, identical unembedding rows counted once, as
+    `taotp check` counts) is above NEAR_TIE."""
+    top2 = np.sort(logits[..., distinct_rows(params.unembedding)], axis=-1)[..., -2:]
+    return top2[..., 1] - top2[..., 0] > NEAR_TIE
+
+
 def argmax(logits, params):
     """The decoded token at each row: the lowest id among exactly equal unembedding rows."""
     ids = distinct_rows(params.unembedding)

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UsageError
+
 FORMATS = ("onnx", "safetensors", "torch")
 TORCH_MODULE_FILE = "taotp_model.py"
 
 
 def export(program, fmt: str, out, dtype=np.float64) -> list[Path]:
     """Write `program` in format `fmt` at `out`; return the files written."""
-    from ..errors import UsageError
-
     out = Path(out)
     if fmt == "onnx":
         from . import onnx
