@@ -132,3 +132,16 @@ def test_padded_heads_add_nothing_and_each_layer_keeps_its_scale():
 def test_float16_is_refused():
     with pytest.raises(taotp.TaotpError, match="float32 or float64"):
         hooked_transformer(E.program("sort"), np.float16)
+
+
+def test_per_head_results_sum_to_the_attention_output():
+    """With use_attn_result on, hook_result holds each head's output (direct logit attribution)."""
+    prog = E.program("search")
+    model = hooked_transformer(prog)
+    model.set_use_attn_result(True)
+    seq = prog.encode("1 2 3 4 5 1 2 3")
+    _, cache = model.run_with_cache(torch.tensor([seq]))
+    heads = cache["blocks.1.attn.hook_result"]                                 # (batch, pos, head, d_model)
+    assert heads.shape[2] == prog.params.layers[1].n_heads
+    np.testing.assert_allclose(heads.sum(2).detach().numpy(), cache["blocks.1.hook_attn_out"].detach().numpy(),
+                               rtol=1e-9, atol=1e-9)

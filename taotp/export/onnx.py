@@ -8,8 +8,8 @@ with onnx.helper from primitive operators only, each layer from its own arrays:
   ReduceSum / Div / Sqrt / Add, never ONNX's LayerNormalization (whose epsilon sits
   inside the square root); a variance that overflowed makes the logits NaN (not 0s);
 - softmax as the book's: exp(s - max) / (sum + 1e-10) (ReduceMax, Exp, ReduceSum, Div);
-- scores divided by sqrt(d_head) of the layer; a causal mask sliced from a
-  (block, block) boolean constant; relu MLP; logits = LN_f(x) @ out_emb.T.
+- scores divided by sqrt(d_head) of the layer; a causal mask from the positions
+  (key <= query); relu MLP; logits = LN_f(x) @ out_emb.T.
 
 Operations follow the reference engine's order (taotp/engine/reference.py): x.mean is
 sum / d, var is mean((x - mean)^2), gamma multiplies before the division.
@@ -113,17 +113,17 @@ def build(params, dtype=np.float64, metadata: dict | None = None):
     if dtype not in (np.float32, np.float64):
         raise UsageError(f"ONNX export runs in float32 or float64, not {dtype}")
     p = params.astype(dtype)
-    d, T = p.d_model, p.block_size
+    d = p.d_model
     g = _Graph(onnx, dtype)
     ln = lambda x, norm, prefix: _layer_norm(g, x, layout.ln_vector(norm.gamma, d, dtype),
                                              layout.ln_vector(norm.beta, d, dtype), d, prefix)
-    n = g.op("Shape", "tokens", start=1, end=2)                           # (1,) = [seq]
-    zero = g.const("zero", [0], np.int64)
+    n = g.op("Squeeze", g.op("Shape", "tokens", start=1, end=2))           # seq, a scalar
+    pos = g.op("Range", g.const("zero", 0, np.int64), n, g.const("one", 1, np.int64), name="positions")
     x = g.op("Add", g.op("Gather", g.const("tok_emb", p.tok_emb), "tokens"),
-             g.op("Slice", g.const("pos_emb", p.pos_emb), zero, n, zero), name="embed")
-    mask = g.op("Slice", g.const("causal", np.tril(np.ones((T, T), dtype=bool)), bool),
-                g.const("zeros2", [0, 0], np.int64), g.op("Concat", n, n, axis=0),
-                g.const("axes2", [0, 1], np.int64), name="causal_mask")
+             g.op("Gather", g.const("pos_emb", p.pos_emb), pos), name="embed")
+    # query i sees keys j <= i: (n, n)
+    unsqueeze = lambda axis: g.op("Unsqueeze", pos, g.const(f"axis{axis}", [axis], np.int64))
+    mask = g.op("LessOrEqual", unsqueeze(0), unsqueeze(1), name="causal_mask")
     for i, L in enumerate(p.layers):
         if L.n_heads and L.d_head:
             att = _attention(g, ln(x, L.ln1, f"layers.{i}.ln1"), L, i, mask)
