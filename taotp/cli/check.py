@@ -22,7 +22,8 @@ from .options import dtype_of, dtype_option, json_option, load, program_argument
               help="Check N random inputs (default 1000 when --exhaustive is not given).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
 @click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE,
-              show_default=True, help="Engine to check (reference is slow: for debugging).")
+              show_default=True, help="Engine to check (reference is slow: for debugging; onnxruntime "
+                                      "and torch run the exported program, docs/export.md).")
 @dtype_option
 @click.option("--show", type=click.IntRange(min=0), default=5, show_default=True,
               help="How many failing inputs to print.")
