@@ -10,7 +10,8 @@ import click
 from ..check import EXHAUSTIVE_LIMIT, check, format_result
 from ..engine import DEFAULT_ENGINE, ENGINES
 from ..errors import UsageError
-from .options import dtype_of, dtype_option, json_option, load, program_argument, set_option
+from ..checking.backends import default_jobs
+from .options import dtype_of, dtype_option, json_option, load, parse_sets, program_argument, set_option
 
 
 @click.command("check")
@@ -26,16 +27,26 @@ from .options import dtype_of, dtype_option, json_option, load, program_argument
 @dtype_option
 @click.option("--show", type=click.IntRange(min=0), default=5, show_default=True,
               help="How many failing inputs to print.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Local processes to check on (default: every core this process may use).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the check on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 "
+                   "(pip install 'taotp[dask]'; see docs/performance.md).")
 @json_option
-def command(program, sets, exhaustive, samples, seed, engine, dtype, show, as_json):
+def command(program, sets, exhaustive, samples, seed, engine, dtype, show, jobs, scheduler, as_json):
     """Check PROGRAM against the spec it declares (`spec NAME`): print passed and failed
     counts, the first failures (expected vs actual), the smallest logit margin and the
-    softest attention seen. Exits 1 if any input fails."""
+    softest attention seen. Exits 1 if any input fails. The report is the same with any
+    --jobs or --scheduler."""
     if exhaustive and samples is not None:
         raise UsageError("give either --exhaustive or --samples N, not both")
+    if jobs is not None and scheduler is not None:
+        raise UsageError("give either --jobs N or --scheduler ADDRESS, not both")
     prog = load(program, sets)
     result = check(prog, exhaustive=exhaustive, samples=samples, seed=seed, engine=engine,
-                   dtype=dtype_of(dtype), progress=not as_json, show=show)
+                   dtype=dtype_of(dtype), progress=not as_json, show=show,
+                   jobs=jobs or default_jobs(), scheduler=scheduler,
+                   source=program, overrides=parse_sets(sets))
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
