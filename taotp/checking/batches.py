@@ -31,6 +31,10 @@ class Codec:
             self.order = np.argsort(codes)
             self.codes = codes[self.order]
             self.chars = np.array(list(tokens), dtype="<U1")
+        else:   # the vocabulary's own split (Vocab.split): the longest special first, else one character
+            specials = sorted((t for t in tokens if len(t) > 1), key=len, reverse=True)
+            self.tokenize = str.split if program.vocab.mode == "words" else \
+                re.compile("|".join([re.escape(t) for t in specials] + ["."]), re.S).findall
         self.prefix = [int(t) for t in program.rule.prefix]
         self._steps: dict[int, int | str] = {}
 
@@ -62,13 +66,20 @@ class Codec:
             groups = {n: (idx, ids[idx, :n]) for n, idx in rows.items()}
         else:
             found = {}
+            index, tokenize = self.index, self.tokenize
             for i, t in enumerate(texts):
                 if i in rejected:
                     continue
                 try:
-                    found[i] = self.program.encode(t)
-                except InputError as e:
-                    rejected[i] = e.message
+                    found[i] = [index[tok] for tok in tokenize(t)]
+                except KeyError:   # Program.encode's verdict and wording
+                    try:
+                        found[i] = self.program.encode(t)
+                    except InputError as e:
+                        rejected[i] = e.message
+                        continue
+                if not found[i] and not self.prefix:
+                    rejected[i] = self._why(t)
                     continue
                 rows.setdefault(len(found[i]), []).append(i)
             groups = {n: (idx, np.array([found[i] for i in idx], dtype=np.int64).reshape(len(idx), n))

@@ -166,6 +166,34 @@ class FastEngine:
             w_last[:, :, G.heads] = w[:, :, -1].transpose(0, 2, 1)
         return out, w_last
 
+    def _grouped_attention(self, L: PreparedLayer, lx, cache, pos0: int, only_last: bool):
+        """A deeper program's attention (its prefill sums in another order anyway): each
+        group of live heads projects only its kept columns and keeps its own keys and
+        values, laid out for batched matmuls, (B, H, T, ks) and (B, H, T, kv).
+        lx: LN'd new rows (B, n, d) at positions pos0..; returns (B, nq, d) and the
+        attention weights of the last query (B, T, h)."""
+        B, n, d = lx.shape
+        end = pos0 + n
+        nq = 1 if only_last else n
+        out = np.zeros((B, nq, d), dtype=self.dtype)
+        w_last = np.zeros((B, end, L.n_heads), dtype=self.dtype)
+        future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
+        for G, (ck, cv) in zip(L.groups, cache):
+            H, ks, kv = G.widths
+            proj = (lx.reshape(B * n, d) @ G.W).reshape(B, n, -1)
+            ck[:, :, pos0:end] = proj[:, :, H * ks:2 * H * ks].reshape(B, n, H, ks).transpose(0, 2, 1, 3)
+            cv[:, :, pos0:end] = proj[:, :, 2 * H * ks:].reshape(B, n, H, kv).transpose(0, 2, 1, 3)
+            q = proj[:, n - nq:, :H * ks].reshape(B, nq, H, ks).transpose(0, 2, 1, 3)      # (B, H, nq, ks)
+            scores = q @ ck[:, :, :end].swapaxes(-1, -2)                                    # (B, H, nq, T)
+            scores /= L.scale
+            if nq > 1:
+                np.copyto(scores, -np.inf, where=future)
+            w = softmax_inplace(scores, axis=-1)
+            z = (w @ cv[:, :, :end]).transpose(0, 2, 1, 3)                                  # (B, nq, H, kv)
+            out += z.reshape(B, nq, H * kv) @ G.P
+            w_last[:, :, G.heads] = w[:, :, -1].transpose(0, 2, 1)
+        return out, w_last
+
     def _layer0_from_table(self, tab: Layer0Table, qid, kid, stats, rows, step):
         """Layer 0's attention at queries qid (B, n) over the keys kid (B, T), from the
         tables: one-hot rows by gathers, the others through _attention."""
@@ -203,14 +231,16 @@ class FastEngine:
             if i == 0 and kid is not None:
                 qid = kid[:, end - 1:end] if only_last else kid[:, pos0:end]
                 att = self._layer0_from_table(self._table, qid, kid[:, :end], stats, rows, step)
-            else:
+            elif self.exact:
                 q, k, v = self._project(L, layer_norm(x, *L.ln1), only_last)
                 cache_k, cache_v = caches[i]
                 cache_k[:, pos0:end] = k
                 cache_v[:, pos0:end] = v
                 att, w = self._attention(L, q, cache_k[:, :end], cache_v[:, :end])
-                if stats is not None:
-                    stats.merge_attention(w, i, L.live_heads, rows, step)
+            else:
+                att, w = self._grouped_attention(L, layer_norm(x, *L.ln1), caches[i], pos0, only_last)
+            if stats is not None and not (i == 0 and kid is not None):
+                stats.merge_attention(w, i, L.live_heads, rows, step)
             x = (x[:, -1:] if only_last else x) + att
             if L.has_mlp:
                 B, m, d = x.shape
@@ -222,10 +252,26 @@ class FastEngine:
         """The reference's einsum('nd,vd->nv', LN_f(x), out_emb), distinct rows only."""
         return np.einsum("bd,vd->bv", layer_norm(x_last, *self.lnf), self.unemb)
 
-    def _new_caches(self, B: int, T: int, skip_first: bool):
-        return [None if (i == 0 and skip_first) else
-                (np.empty((B, T, L.n_heads, L.d_head), self.dtype), np.empty((B, T, L.n_heads, L.d_head), self.dtype))
-                for i, L in enumerate(self.layers)]
+    def _new_caches(self, B: int, T: int, skip_first: bool) -> list:
+        """Per layer, the arrays that keep its keys and values: none for layer 0 when it
+        runs from its tables, (B, T, h, k) keys and values in a one-layer program,
+        per head group (B, H, T, ks) keys and (B, H, T, kv) values otherwise."""
+        new = lambda *shape: np.empty(shape, self.dtype)
+        caches = []
+        for i, L in enumerate(self.layers):
+            if i == 0 and skip_first:
+                caches.append([])
+            elif self.exact:
+                caches.append([new(B, T, L.n_heads, L.d_head), new(B, T, L.n_heads, L.d_head)])
+            else:
+                caches.append([(new(B, G.widths[0], T, G.widths[1]), new(B, G.widths[0], T, G.widths[2]))
+                               for G in L.groups])
+        return caches
+
+    @staticmethod
+    def _keep_rows(caches: list, keep: np.ndarray) -> list:
+        rows = lambda c: tuple(a[keep] for a in c) if isinstance(c, tuple) else c[keep]
+        return [[rows(c) for c in layer] for layer in caches]
 
     def _embed(self, toks: np.ndarray, pos0: int):
         """Residual rows (B, n, d) of tokens at positions pos0.., and their table ids (or None)."""
@@ -306,7 +352,7 @@ class FastEngine:
                     length[alive[stopped]] = step
                     keep = ~stopped
                     alive, nxt = alive[keep], nxt[keep]
-                    caches = [c and (c[0][keep], c[1][keep]) for c in caches]
+                    caches = self._keep_rows(caches, keep)
                     kid = None if kid is None else kid[keep]
                     if alive.size == 0:
                         break
