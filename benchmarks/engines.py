@@ -155,7 +155,9 @@ def bench(case, ref_n, fast_n, torch_n, seed):
 
 
 AGREE = [  # (program, settings, samples or None for every input)
-    ("add", {"n_digits": 1}, None), ("add", {"n_digits": 2}, None), ("add_mod", {}, None),
+    ("add", {"n_digits": 1}, None), ("add", {"n_digits": 2}, None), ("add", {"n_digits": 3}, 3000),
+    ("add_unpadded", {"n_digits": 1}, None), ("add_unpadded", {"n_digits": 2}, None),
+    ("add_unpadded", {"n_digits": 3}, 3000), ("add_mod", {}, None),
     ("add_digit_mod", {}, None), ("sort", {}, 3000), ("sort", {"n": 29}, 3000), ("min", {}, 2000),
     ("max", {}, 2000), ("search", {}, 500), ("lookup", {"table": "examples/tables/random100.tsv"}, 1000),
     ("hello", {}, None),

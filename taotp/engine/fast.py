@@ -50,7 +50,7 @@ from ..decoding import check_finite, plan_steps
 from ..errors import InputError
 from ..params import Params
 from .layers import PreparedLayer, prepare_layer
-from .ops import layer_norm, ln_params, softmax_inplace
+from .ops import UNDERFLOW_GAP, layer_norm, ln_params, one_hot_weight, softmax_inplace
 from .table import Layer0Table
 
 MEMORY_BUDGET = 256 * 2**20   # bytes of working arrays per chunk
@@ -170,13 +170,13 @@ class FastEngine:
         """A deeper program's attention (its prefill sums in another order anyway): each
         group of live heads projects only its kept columns and keeps its own keys and
         values, laid out for batched matmuls, (B, H, T, ks) and (B, H, T, kv).
-        lx: LN'd new rows (B, n, d) at positions pos0..; returns (B, nq, d) and the
-        attention weights of the last query (B, T, h)."""
+        lx: LN'd new rows (B, n, d) at positions pos0..; returns (B, nq, d) and each
+        head's largest weight at the last query (B, h)."""
         B, n, d = lx.shape
         end = pos0 + n
         nq = 1 if only_last else n
         out = np.zeros((B, nq, d), dtype=self.dtype)
-        w_last = np.zeros((B, end, L.n_heads), dtype=self.dtype)
+        peak = np.zeros((B, L.n_heads), dtype=self.dtype)
         future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
         for G, (ck, cv) in zip(L.groups, cache):
             H, ks, kv = G.widths
@@ -188,11 +188,37 @@ class FastEngine:
             scores /= L.scale
             if nq > 1:
                 np.copyto(scores, -np.inf, where=future)
-            w = softmax_inplace(scores, axis=-1)
-            z = (w @ cv[:, :, :end]).transpose(0, 2, 1, 3)                                  # (B, nq, H, kv)
-            out += z.reshape(B, nq, H * kv) @ G.P
-            w_last[:, :, G.heads] = w[:, :, -1].transpose(0, 2, 1)
-        return out, w_last
+            z, top_w = self._weighted_values(scores, cv[:, :, :end])                      # (B, H, nq, kv)
+            out += z.transpose(0, 2, 1, 3).reshape(B, nq, H * kv) @ G.P
+            peak[:, G.heads] = top_w[:, :, -1]
+        return out, peak
+
+    def _weighted_values(self, scores: np.ndarray, vals: np.ndarray):
+        """softmax(scores) @ vals over the keys (scores (B, H, nq, T), vals (B, H, T, kv)),
+        and each query's largest weight (B, H, nq). Where the second largest score is far
+        enough below the largest that its exp(s - max) is exactly 0, the softmax is one-hot,
+        1 / (1 + 1e-10) on the largest: a gather instead of exp, sum and product (the
+        softmax's own numbers); the other queries run the softmax."""
+        B, H, nq, T = scores.shape
+        flat = scores.reshape(-1, T)                                               # a view: scores is fresh
+        best = flat.argmax(axis=-1)                                                # (B*H*nq,)
+        at = np.arange(best.size)
+        top = flat[at, best]
+        flat[at, best] = -np.inf
+        hot = (flat.max(axis=-1) - top) < -UNDERFLOW_GAP[self.dtype]
+        flat[at, best] = top
+        weight = one_hot_weight(self.dtype)
+        kv = vals.shape[-1]
+        z = vals.reshape(B * H, T, kv)[np.arange(B * H)[:, None], best.reshape(B * H, nq)]  # (B*H, nq, kv)
+        z *= weight
+        z = z.reshape(B, H, nq, kv)
+        top_w = np.full((B, H, nq), weight, dtype=self.dtype)
+        if not hot.all():
+            b, h, j = np.unravel_index(np.flatnonzero(~hot), (B, H, nq))
+            w = softmax_inplace(scores[b, h, j], axis=-1)                          # (M, T)
+            z[b, h, j] = np.einsum("mt,mtk->mk", w, vals[b, h])
+            top_w[b, h, j] = w.max(axis=-1)
+        return z, top_w
 
     def _layer0_from_table(self, tab: Layer0Table, qid, kid, stats, rows, step):
         """Layer 0's attention at queries qid (B, n) over the keys kid (B, T), from the
@@ -237,10 +263,12 @@ class FastEngine:
                 cache_k[:, pos0:end] = k
                 cache_v[:, pos0:end] = v
                 att, w = self._attention(L, q, cache_k[:, :end], cache_v[:, :end])
+                if stats is not None:
+                    stats.merge_attention(w, i, L.live_heads, rows, step)
             else:
-                att, w = self._grouped_attention(L, layer_norm(x, *L.ln1), caches[i], pos0, only_last)
-            if stats is not None and not (i == 0 and kid is not None):
-                stats.merge_attention(w, i, L.live_heads, rows, step)
+                att, peak = self._grouped_attention(L, layer_norm(x, *L.ln1), caches[i], pos0, only_last)
+                if stats is not None:
+                    stats.merge_peaks(peak[:, L.live_heads], i, L.live_heads, rows, step)
             x = (x[:, -1:] if only_last else x) + att
             if L.has_mlp:
                 B, m, d = x.shape
