@@ -77,7 +77,7 @@ def _inputs(spec, settings, exhaustive: bool, samples: int | None, seed: int, li
             shown = f"{size:,}" if size < 10**15 else f"about {float(size):.2e}"
             raise UsageError(
                 f"the input space of spec {spec.name!r} has {shown} inputs, more than the "
-                f"--exhaustive limit of {limit:,}; use --samples N instead")
+                f"--exhaustive limit of {limit:,}; use --samples N instead (or raise --limit)")
         return size, iter(spec.enumerate(settings)), "exhaustive"
     n = 1000 if samples is None else samples
     if n < 1:

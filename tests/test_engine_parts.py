@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from taotp.builtins.spike import build_spike_mlp
 from taotp.decoding import DecodeRule
 from taotp.engine import fast, reference
+from taotp.engine.attention import attention, layer0_from_table
 from taotp.engine.mlp import MLP
 from taotp.params import Layer, LayerNorm, Params
 
@@ -68,8 +69,8 @@ def test_one_hot_tables_give_the_einsums_bits(seed, hardening, dtype, data):
     assert tab.one_hot
     B, T = data.draw(st.integers(1, 20)), data.draw(st.integers(1, block))
     kid = rng.integers(0, V, (B, T)) * block + np.arange(T)
-    got = eng._layer0_from_table(tab, kid[:, -1:], kid, None, None, 0)
-    want, _ = eng._attention(eng.layers[0], tab.q[kid[:, -1:]], tab.k[kid], tab.v[kid])
+    got = layer0_from_table(eng.layers[0], tab, kid[:, -1:], kid, True, None, None, 0)
+    want, _ = attention(eng.layers[0], tab.q[kid[:, -1:]], tab.k[kid], tab.v[kid], True)
     np.testing.assert_array_equal(got, want)
 
 

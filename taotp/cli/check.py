@@ -18,7 +18,9 @@ from .options import dtype_of, dtype_option, json_option, load, parse_sets, prog
 @program_argument
 @set_option
 @click.option("--exhaustive", is_flag=True,
-              help=f"Check every input the spec allows (refused above {EXHAUSTIVE_LIMIT:,}).")
+              help="Check every input the spec allows (refused above --limit).")
+@click.option("--limit", type=click.IntRange(min=1), default=EXHAUSTIVE_LIMIT, show_default=True, metavar="N",
+              help="The largest input space --exhaustive accepts (raise it for long runs, e.g. with --jobs).")
 @click.option("--samples", type=int, default=None, metavar="N",
               help="Check N random inputs (default 1000 when --exhaustive is not given).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
@@ -33,7 +35,7 @@ from .options import dtype_of, dtype_option, json_option, load, parse_sets, prog
               help="Run the check on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 "
                    "(pip install 'taotp[dask]'; see docs/performance.md).")
 @json_option
-def command(program, sets, exhaustive, samples, seed, engine, dtype, show, jobs, scheduler, as_json):
+def command(program, sets, exhaustive, limit, samples, seed, engine, dtype, show, jobs, scheduler, as_json):
     """Check PROGRAM against the spec it declares (`spec NAME`): print passed and failed
     counts, the first failures (expected vs actual), the smallest logit margin and the
     softest attention seen. Exits 1 if any input fails. The report is the same with any
@@ -44,7 +46,7 @@ def command(program, sets, exhaustive, samples, seed, engine, dtype, show, jobs,
         raise UsageError("give either --jobs N or --scheduler ADDRESS, not both")
     prog = load(program, sets)
     result = check(prog, exhaustive=exhaustive, samples=samples, seed=seed, engine=engine,
-                   dtype=dtype_of(dtype), progress=not as_json, show=show,
+                   dtype=dtype_of(dtype), progress=not as_json, show=show, limit=limit,
                    jobs=jobs or default_jobs(), scheduler=scheduler,
                    source=program, overrides=parse_sets(sets))
     if as_json:
