@@ -165,10 +165,12 @@ AGREE = [  # (program, settings, samples or None for every input)
 ]
 
 
-def agreement(seed):
+def agreement(seed, only=None):
     """Answers of both engines, input by input, in both dtypes (an overflow is an answer)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for name, overrides, n in AGREE:
+        if only and name not in only:
+            continue
         ov = {k: os.path.join(root, v) if k == "table" else v for k, v in overrides.items()}
         prog = taotp.load_program(name, ov, progress=False)
         s = specs.settings_of(prog)
@@ -229,12 +231,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--agree", action="store_true",
                     help="instead of timing: compare both engines' answers on every shipped program")
+    ap.add_argument("--only", action="append", metavar="PROGRAM", help="with --agree: only these programs")
     ap.add_argument("--gaps", action="store_true",
                     help="only the engines' largest logit differences against the smallest margins")
     a = ap.parse_args()
     if a.agree:
-        agreement(a.seed)
-        logit_gaps(a.seed)
+        agreement(a.seed, a.only)
+        if not a.only:
+            logit_gaps(a.seed)
         return
     if a.gaps:
         logit_gaps(a.seed)

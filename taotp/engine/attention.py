@@ -60,6 +60,7 @@ def attention(L: PreparedLayer, q, keys, vals, exact: bool):
         w_last[:, :, G.heads] = w[:, :, -1].transpose(0, 2, 1)
     return out, w_last
 
+
 def grouped_attention(L: PreparedLayer, lx, cache, pos0: int, only_last: bool):
     """A deeper program's attention (its prefill sums in another order anyway): each
     group of live heads projects only its kept columns and keeps its own keys and
@@ -72,20 +73,21 @@ def grouped_attention(L: PreparedLayer, lx, cache, pos0: int, only_last: bool):
     out = np.zeros((B, nq, d), dtype=lx.dtype)
     peak = np.zeros((B, L.n_heads), dtype=lx.dtype)
     future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
+    mask = np.where(future, -np.inf, 0).astype(lx.dtype)                   # added to the scores
     for G, (ck, cv) in zip(L.groups, cache):
         H, ks, kv = G.widths
         proj = (lx.reshape(B * n, d) @ G.W).reshape(B, n, -1)
         ck[:, :, pos0:end] = proj[:, :, H * ks:2 * H * ks].reshape(B, n, H, ks).transpose(0, 2, 1, 3)
         cv[:, :, pos0:end] = proj[:, :, 2 * H * ks:].reshape(B, n, H, kv).transpose(0, 2, 1, 3)
         q = proj[:, n - nq:, :H * ks].reshape(B, nq, H, ks).transpose(0, 2, 1, 3)      # (B, H, nq, ks)
-        scores = q @ ck[:, :, :end].swapaxes(-1, -2)                                    # (B, H, nq, T)
-        scores /= L.scale
+        scores = q @ ck[:, :, :end].swapaxes(-1, -2)            # (B, H, nq, T), q already / sqrt(d_head)
         if nq > 1:
-            np.copyto(scores, -np.inf, where=future)
-        z, top_w = weighted_values(scores, cv[:, :, :end])                      # (B, H, nq, kv)
+            scores += mask
+        z, top_w = weighted_values(scores, cv[:, :, :end])    # (B, H, nq, kv)
         out += z.transpose(0, 2, 1, 3).reshape(B, nq, H * kv) @ G.P
         peak[:, G.heads] = top_w[:, :, -1]
     return out, peak
+
 
 def weighted_values(scores: np.ndarray, vals: np.ndarray):
     """softmax(scores) @ vals over the keys (scores (B, H, nq, T), vals (B, H, T, kv)),
@@ -113,6 +115,7 @@ def weighted_values(scores: np.ndarray, vals: np.ndarray):
         z[b, h, j] = np.einsum("mt,mtk->mk", w, vals[b, h])
         top_w[b, h, j] = w.max(axis=-1)
     return z, top_w
+
 
 def layer0_from_table(L: PreparedLayer, tab: Layer0Table, qid, kid, exact: bool, stats, rows, step):
     """Layer 0's attention at queries qid (B, n) over the keys kid (B, T), from the

@@ -27,7 +27,7 @@ class HeadGroup:
     sel_v: np.ndarray
     P: np.ndarray            # (H * kv, d): P's rows for the picked value columns
     padded: bool             # some head has fewer kept columns than the group's width
-    W: np.ndarray | None = None  # (d, H*ks + H*ks + H*kv): the kept columns of Q, K, V (zeros for padding)
+    W: np.ndarray | None = None  # (d, H*ks + H*ks + H*kv): kept columns of Q / sqrt(d_head), K, V
 
     @property
     def widths(self) -> tuple[int, int, int]:
@@ -100,10 +100,10 @@ def head_groups(Q, K, V, P, dtype) -> list[HeadGroup]:
         for j, i in enumerate(heads):
             Pg[j * kv:j * kv + v_cols[i].size] = P[i][:, v_cols[i]].T
         sel_s, sel_v = pick(s_cols, ks), pick(v_cols, kv)
-        # Q, K, V as (d, h*k + 1) with a zero column last (the padding slot), picked
+        # Q / sqrt(d_head), K, V as (d, h*k + 1) with a zero column last (the padding slot), picked
         cols = lambda M: np.concatenate([M.transpose(1, 0, 2).reshape(d, h * k), np.zeros((d, 1))], axis=1)
-        W = np.concatenate([cols(Q)[:, sel_s.ravel()], cols(K)[:, sel_s.ravel()], cols(V)[:, sel_v.ravel()]],
-                           axis=1)
+        W = np.concatenate([cols(Q / k ** 0.5)[:, sel_s.ravel()], cols(K)[:, sel_s.ravel()],
+                            cols(V)[:, sel_v.ravel()]], axis=1)
         groups.append(HeadGroup(np.asarray(heads), sel_s, sel_v, np.ascontiguousarray(Pg, dtype=dtype),
                                 bool((sel_s == h * k).any() or (sel_v == h * k).any()),
                                 np.ascontiguousarray(W, dtype=dtype)))
