@@ -24,6 +24,11 @@ import numpy as np
 DEDUP_MIN_WIDTH = 64          # MLPs at least this wide run on distinct rows (or by breakpoints)
 MEMO_MAX_ROWS = 2_000_000     # distinct input rows remembered
 SLICE_BYTES = 4 * 2**20       # hidden activations per BLAS slice (stays in cache)
+# At most this many rows per product: OpenBLAS rounds a product's rows differently once
+# it has a few hundred of them (measured: 256 rows and more, float32), and the
+# reference's products have one row per position of a sequence. In float32, where
+# ch. 6's answers are decided by that rounding, this keeps them the reference's.
+SLICE_ROWS = 128
 
 
 class MLP:
@@ -69,7 +74,7 @@ class MLP:
         case of __call__), so a lone row here is doubled to go through gemm as there."""
         f = self.width
         out = np.empty((x.shape[0], self.M2.shape[1]), dtype=self.dtype)
-        step = max(16, SLICE_BYTES // (max(f, 1) * self.dtype.itemsize))
+        step = max(2, min(SLICE_ROWS, SLICE_BYTES // (max(f, 1) * self.dtype.itemsize)))
         for s in range(0, x.shape[0], step):
             part = x[s:s + step]
             n = part.shape[0]
