@@ -103,3 +103,4 @@ def test_a_spike_mlp_from_its_breakpoints_returns_its_values_at_its_points(point
     dense = np.maximum(x[:, None] @ M1 + b1, 0) @ M2 + b2
     np.testing.assert_allclose(mlp(x[:, None]), values, rtol=0, atol=1e-6 * 1e10)
     np.testing.assert_allclose(dense, values, rtol=0, atol=1e-6 * 1e10)
+
