@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import specs
+from . import layernorm, specs
 from .decoding import numeric_guard, plan_steps
 from .errors import InputError, NumericError, UsageError
 from .progress import Progress
@@ -162,6 +162,7 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
     decode = program.vocab.decode
     block, prefix = program.params.block_size, len(program.rule.prefix)
     where_margin = where_attn = None
+    measured: list[list[int]] = []    # the first runs, as the machine saw them (layer-norm scales)
     start = time.perf_counter()
 
     def fail(text, expected, actual):
@@ -176,11 +177,11 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
             if not batch:
                 break
             expected = [spec.reference(settings, t) for t in batch]
-            prompts, keep = [], []
+            prompts, keep, planned = [], [], []
             for i, t in enumerate(batch):
                 try:
                     ids = encode(t)
-                    plan_steps(program.rule, len(ids) + prefix, block, None)
+                    planned.append(plan_steps(program.rule, len(ids) + prefix, block, None))
                 except InputError as e:
                     fail(t, expected[i], f"<input rejected: {e.message}>")
                     continue
@@ -195,6 +196,9 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
                     fail(batch[i], expected[i], f"<{e.kind}: {e.message}>")
                 outs = None
             if outs is not None:
+                for ids, out, steps in zip(prompts, outs, planned):
+                    if len(measured) < layernorm.MEASURED_SAMPLES:   # the last token is never fed back
+                        measured.append(list(program.rule.prefix) + ids + (out[:-1] if len(out) == steps else out))
                 for i, ids in zip(keep, outs):
                     got = decode(ids)
                     if got == expected[i]:
@@ -214,9 +218,11 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
             bar.set_postfix(f"failed {result.failed:,}")
             bar.update(len(batch))
     result.seconds = time.perf_counter() - start
+    result.stats["layer_norm"] = layernorm.report(program, measured, params)
     if stats is not None:
         d = stats.as_dict()
         result.stats = {
+            **result.stats,
             "min_margin": d["min_margin"],
             "min_margin_input": margin_text if where_margin else None,
             "min_margin_step": where_margin[1] if where_margin else None,
@@ -258,5 +264,7 @@ def format_result(r: CheckResult) -> str:
                      f" on {s['softest_attention_input']!r} (output token {s['softest_attention_step']})")
     elif r.engine != "fast":
         lines.append("(margins and attention statistics are reported by the fast engine only)")
+    if s.get("layer_norm"):
+        lines += layernorm.lines(s["layer_norm"])
     lines.append("OK" if r.ok else "FAILED")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from .. import layernorm
 from .options import json_option, load, program_argument, set_option
 
 
@@ -26,6 +27,9 @@ def counts(prog) -> dict:
                     "d_ff": same("d_ff") if p.layers else 0, "tied": p.tied}
     if prog.notes.get("spike_mlps"):
         out["spike_mlps"] = prog.notes["spike_mlps"]
+    stream = prog.notes.get("stream", {})
+    out["layer_norm"] = {"embeddings": layernorm.embedding_scales(p), "adds": list(stream.get("adds", [])),
+                         "library": bool(stream.get("library"))}
     return out
 
 
@@ -63,6 +67,8 @@ def table(prog, c: dict) -> str:
         lines.append(f"{name:<{width}}  {fa:>12}  {fb:>12}")
     for mlp in c.get("spike_mlps", []):
         lines.append(f"spike MLP: {mlp['points']:,} points, minimum separation {mlp['min_sep']:.3g} (book §6.3)")
+    lines.append(layernorm.embedding_line(c["layer_norm"]["embeddings"]))
+    lines += layernorm.adds_lines(c["layer_norm"]["adds"])
     return "\n".join(lines)
 
 

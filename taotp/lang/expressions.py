@@ -159,7 +159,7 @@ class Expressions:
                 return obj.get(name)
             raise self.error(node, f"{obj.kind} has no field '{name}' (fields: {', '.join(obj.field_names())})",
                              hint=did_you_mean(name, obj.field_names()))
-        if isinstance(obj, Slot) and name in ("start", "stop", "size"):
+        if isinstance(obj, Slot) and name in ("start", "stop", "size", "name"):
             return getattr(obj, name)
         if isinstance(obj, np.ndarray) and name in ("T", "shape", "size", "ndim"):
             v = getattr(obj, name)
@@ -277,6 +277,7 @@ class Expressions:
         caller = self.source
         self.call_depth += 1
         self.source = fn.source
+        self.machine.calls.append((caller, node))
         try:
             self.exec_suite(fn.body, scope)
         except ReturnSignal as r:
@@ -287,4 +288,5 @@ class Expressions:
         finally:
             self.source = caller
             self.call_depth -= 1
+            self.machine.calls.pop()
         return None

@@ -30,6 +30,7 @@ from ..values import Record, Slot
 from ..vocab import Vocab
 from .allocation import Allocation
 from .operators import is_int
+from .writes import StreamLog
 
 MAX_MODEL_PARAMS = 100_000_000
 LAYER_WEIGHTS = ("Q", "K", "V", "P", "M1", "b1", "M2", "b2")
@@ -63,7 +64,7 @@ def check_shape(heads: int, d_head: int | None, where: str) -> None:
                            f"sqrt(0); give d_head >= 1, or heads=0 for a layer without attention")
 
 
-class MachineBuilder(Allocation):
+class MachineBuilder(Allocation, StreamLog):
     def __init__(self):
         self.vocab: Vocab | None = None
         self.config: ModelConfig | None = None
@@ -76,6 +77,9 @@ class MachineBuilder(Allocation):
         self.input_patterns: list = []
         self.layer_stack: list[int] = []
         self.head_stack: list[int] = []
+        self.fixed_d_head: set[int] = set()         # layers whose d_head the program gave
+        self.model_d_head = False                   # the model statement gave d_head
+        self.init_stream_log()
 
     # -- declarations -------------------------------------------------------------------
     def declare_vocab(self, vocab: Vocab) -> None:
@@ -88,6 +92,7 @@ class MachineBuilder(Allocation):
             raise CompileError("the model is declared twice")
         check_shape(config.heads, config.d_head, "model")
         self.config = config
+        self.model_d_head = config.d_head is not None
 
     def slot_end(self) -> int:
         return max((s.stop for s in self.slots.values()), default=0)
@@ -203,6 +208,8 @@ class MachineBuilder(Allocation):
             check_shape(full["heads"], full["d_head"], f"layer {index}")
             self.check_size(params.d_model, self.planned_shapes({index: full}))
             self.layers[index] = Layer.zeros(full["heads"], params.d_model, full["d_head"], full["d_ff"])
+            if "d_head" in shape or self.model_d_head:
+                self.fixed_d_head.add(index)
         else:
             have = {"heads": L.n_heads, "d_head": L.d_head, "d_ff": L.d_ff}
             for key, value in shape.items():
@@ -290,6 +297,7 @@ class MachineBuilder(Allocation):
             if not np.all(np.isfinite(arr)):
                 raise CompileError(f"{filename}: {label} holds NaN or infinity after compilation")
         params.validate()
+        notes = {**notes, "stream": self.stream_notes()}
         return Program(
             name=name, params=params, vocab=self.vocab, rule=self.decode_rule(steps, steps_text),
             slots={s.name: (s.start, s.stop) for s in self.slots.values()},

@@ -105,15 +105,15 @@ def unquote(literal: str) -> str:
 
 def library_index() -> dict[str, dict]:
     """The standard library, for `taotp builtins`: per module its doc (the file's opening
-    comment) and its functions, each with its parameters and doc (the comment lines
-    right above its `def`)."""
+    comment) and its functions (not those named _like_this: helpers), each with its
+    parameters and doc (the comment lines right above its `def`)."""
     out = {}
     for name in stdlib_modules():
         text = (stdlib_dir() / f"{name}.taotp").read_text(encoding="utf-8")
         lines = text.splitlines()
         functions = {}
         for stmt in parse(text, f"<stdlib>/{name}.taotp").children:
-            if isinstance(stmt, Tree) and stmt.data == "def_block":
+            if isinstance(stmt, Tree) and stmt.data == "def_block" and not str(stmt.children[0]).startswith("_"):
                 fn, *params, _ = stmt.children
                 functions[str(fn)] = {"params": [str(p) for p in params if p is not None],
                                       "doc": _comment_above(lines, stmt.meta.line - 1)}
