@@ -117,3 +117,18 @@ def test_copies_are_exact_codes_and_layer_norm_stays_the_identity(texts):
             codes = (np.eye(k) - 1 / k) * k / np.sqrt(k - 1)
             want = codes[[LETTERS.index(c) for c in t[:1] + t[:-1]]]
             assert np.abs(x[:, a:b] - want).max() <= tol, dtype
+
+
+POSITIONS = HEAD + """let p1 = codes.position_onehot_code()
+def two_back_or_first(q, k):
+  return k == max(q - 2, 0)
+layer 0:
+  codes.emit(attend.copy(attend.select(p1, p1, two_back_or_first), tok))
+"""
+
+
+@FAST
+@given(batches())
+def test_select_on_onehot_positions_takes_any_relation(texts):
+    prog = compiled(POSITIONS)
+    check_outputs(prog, texts, [t[max(len(t) - 3, 0)] for t in texts], MARGIN_4)

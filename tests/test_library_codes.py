@@ -55,7 +55,7 @@ def test_ln_points_are_what_layer_norm_leaves_and_refuses_ties():
     want = [(r - r.mean()) / (r.std() + 1e-10) @ [1, 0, 0, 0] for r in rows]
     assert np.allclose(ln_points(rows, [1, 0, 0, 0]), want)
     with pytest.raises(CompileError, match="rows 0 and 1 look the same"):
-        ln_points([[1.0, 2, 3, 4], [2, 4, 6, 8]], [1, 0, 0, 0])      # a multiple: layer norm makes it equal
+        ln_points([[1.0, 2, 3, 4], [6, 7, 8, 9]], [1, 0, 0, 0])      # shifted: layer norm makes it equal
 
 
 CODES = """import codes

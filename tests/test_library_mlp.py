@@ -98,3 +98,24 @@ def test_spike_reads_the_points_layer_norm_makes(seed):
     (messy cleanup, §3.4), and the tied output prints the next token."""
     prog = compiled(SPIKE, seed=seed)
     check_outputs(prog, list("abcdef"), list("bcdefa"), margin=0, softest=0, reference_every=1)
+
+
+POSITION = """import codes
+import mlp
+vocab chars("abcd") + [str(i) for i in range(12)]
+model block=12, heads=0
+decode steps=1
+param m = 3
+def mod(p):
+  return str(p % m)
+layer 0:
+  codes.emit(mlp.lookup_position(codes.position_code(), mod, "p_mod_m"))
+"""
+
+
+@FAST
+@given(st.lists(st.text(alphabet=LETTERS, min_size=1, max_size=12), min_size=1, max_size=25), st.integers(2, 12))
+def test_lookup_position_maps_each_position(texts, m):
+    prog = compiled(POSITION, m=m)
+    # the code holds one of m values (p % m); tokens outside it get logit 0: the margin is m
+    check_outputs(prog, texts, [str((len(t) - 1) % m) for t in texts], margin=m)

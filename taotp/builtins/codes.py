@@ -56,7 +56,7 @@ def ln_points(rows, reader):
     """What an MLP reads after layer norm (§6.4): layer_norm(rows) @ reader, one number
     per row. rows: the residual stream (d_model numbers) in each case the MLP must tell
     apart, before layer norm; reader: the d_model-vector the MLP's input unit reads.
-    Refuses two cases that layer norm makes equal, or closer than 1e-10 (relative): the
+    Refuses two cases that layer norm makes equal (to a few float64 rounding steps): the
     MLP could not tell them apart."""
     x = np.atleast_2d(np.asarray(rows, dtype=np.float64))
     r = np.asarray(reader, dtype=np.float64)
@@ -66,7 +66,7 @@ def ln_points(rows, reader):
     points = layer_norm(x) @ r
     order = np.argsort(points, kind="stable")
     gaps = np.diff(points[order])
-    if gaps.size and gaps.min() <= 1e-10 * max(1.0, float(np.abs(points).max())):   # below float64's use
+    if gaps.size and gaps.min() <= 1e-13 * max(1.0, float(np.abs(points).max())):   # a few float64 ulps
         k = int(np.argmin(gaps))
         i, j = sorted((int(order[k]), int(order[k + 1])))
         raise CompileError(f"ln_points: rows {i} and {j} look the same after layer norm "

@@ -147,9 +147,7 @@ class MachineBuilder(Allocation, StreamLog):
         c, slot_total = self.config, self.slot_end()
         d = c.d_model
         if d is None:
-            if not self.slots:
-                raise CompileError("give the model's width: `model d_model=...` or a `stream` of slots")
-            d = slot_total
+            d = slot_total    # 0 when the slots come later (new_slot grows it); finish refuses 0
         elif slot_total > d:
             raise CompileError(f"the stream's slots need {slot_total} dimensions but model d_model={d}")
         if c.d_head is None:
@@ -181,6 +179,9 @@ class MachineBuilder(Allocation, StreamLog):
     def weight(self, name: str) -> np.ndarray:
         """The array a weight name refers to here (a head's own view inside `head h:`)."""
         params = self.ensure_params()
+        if params.d_model == 0:
+            raise CompileError("the model has no width yet: give `model d_model=...` or a `stream` of slots, "
+                               "or make a slot first (new_slot, or a library code such as codes.token_code())")
         if name in EMBEDDINGS:
             if name == "out_emb" and params.out_emb is None:
                 params.out_emb = np.zeros_like(params.tok_emb)
@@ -288,6 +289,9 @@ class MachineBuilder(Allocation, StreamLog):
         if self.config is None:
             raise CompileError(f"{filename}: the program never declares its model (`model block=...`)")
         params = self.ensure_params()
+        if params.d_model == 0:
+            raise CompileError(f"{filename}: the model has no width: give `model d_model=...`, a `stream` of "
+                               f"slots, or make slots with new_slot (a library code such as codes.token_code())")
         shapes = self.planned_shapes()
         self.check_size(params.d_model, shapes)
         params.layers = [self.layers[i] if i in self.layers else
