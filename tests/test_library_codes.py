@@ -74,7 +74,7 @@ def test_token_position_and_ring_codes_are_fixed_under_layer_norm():
     assert e["identity"] and e["mean_max"] < 1e-12, e
     assert prog.notes["stream"]["library"]        # every dimension is a library slot
     a, b = prog.slots["position"]
-    u = np.arange(20) / 20
+    u = (np.arange(20) - 19 / 2) / 20                  # centred: (p - (B - 1) / 2) / B
     assert np.allclose(prog.params.pos_emb[:, a:a + 2], np.stack([u, u ** 2], axis=1))
     a, b = prog.slots["one"]
     assert np.array_equal(prog.params.pos_emb[:, a:b], np.tile([1.0, -1.0], (20, 1)))
