@@ -132,3 +132,33 @@ layer 0:
 def test_select_on_onehot_positions_takes_any_relation(texts):
     prog = compiled(POSITIONS)
     check_outputs(prog, texts, [t[max(len(t) - 3, 0)] for t in texts], MARGIN_4)
+
+
+RING_TOKENS = f"""import codes
+import attend
+vocab chars("{LETTERS}")
+model block={BLOCK}, heads=0
+decode steps=1
+param kind = "ring"
+let q = codes.ring_token_code() if kind == "ring" else codes.token_code()
+layer 0:
+  let prev = attend.shift(1, q)
+layer 1:
+  codes.emit(attend.copy(attend.same(q, prev), q))
+"""
+
+
+def induction_ref(t: str) -> str:
+    """The token that followed the latest occurrence of the last token (an induction head);
+    none: the last token. (shift(1) at position 0 reads position 0.)"""
+    prevs = [t[max(j - 1, 0)] for j in range(len(t))]
+    js = [j for j in range(len(t)) if prevs[j] == t[-1]]
+    return t[js[-1]] if js else t[-1]
+
+
+@FAST
+@given(batches(), st.sampled_from(["ring", "onehot"]))
+def test_same_matches_equal_values_of_ring_and_onehot_codes(texts, kind):
+    prog = compiled(RING_TOKENS, kind=kind)
+    margin = 3 - 3 * np.cos(2 * np.pi / 4) if kind == "ring" else MARGIN_4
+    check_outputs(prog, texts, [induction_ref(t) for t in texts], margin)

@@ -51,8 +51,7 @@ class ModuleLoader:
         source = SourceFile(display, text, folder=path.parent, path=path)
         self.chain.append((path, display))
         try:
-            tree = parse(text, display)
-            check_file(tree, source, library=True)
+            tree = checked_tree(text, display, source)
             env = interp.run_module(tree, source)
         except TaotpError as e:
             e.add_frame("imported from", importer.span(stmt))
@@ -96,6 +95,22 @@ class ModuleLoader:
             raise CompileError(f"cannot find the module file {written!r} (looked for {path})",
                                importer.span(ref), hint)
         return path.resolve(), display, Path(written).stem
+
+
+_TREES: dict[tuple[str, str], Tree] = {}   # (name, text) -> the parsed, checked tree of a library file
+
+
+def checked_tree(text: str, display: str, source: SourceFile) -> Tree:
+    """A library file's syntax tree, parsed and checked once per process (every program
+    that imports `codes` would otherwise parse it again); running it is never cached."""
+    key = (display, text)
+    if key not in _TREES:
+        tree = parse(text, display)
+        check_file(tree, source, library=True)
+        if len(_TREES) > 64:
+            _TREES.clear()
+        _TREES[key] = tree
+    return _TREES[key]
 
 
 def unquote(literal: str) -> str:
