@@ -132,3 +132,18 @@ def test_check_warns_when_a_library_program_departs_from_scale_1():
     good = taotp.load_program("reverse", progress=False)
     r = report(good, [list(good.encode("abc=")) + [2, 1]], good.params)
     assert r["warning"] is None and all(abs(s["min"] - 1) < 1e-9 and abs(s["max"] - 1) < 1e-9 for s in r["measured"])
+
+
+def test_a_program_whose_slots_come_later_starts_without_width(tmp_path):
+    later = 'import codes\nimport mlp\nvocab chars("ab0123")\nmodel block=4{}\ndecode steps=1\n' \
+            'layer 0:\n  codes.emit(mlp.lookup_position(codes.position_code(), str, "n"))\n'
+    with pytest.raises(TaotpError, match=r"layer 0 has 1 head\(s\) of d_head = d_model, which is 0 here"):
+        compile_text(later.format(""))
+    assert compile_text(later.format(", heads=0")).params.d_model == 4 + 2 + 4
+    with pytest.raises(TaotpError, match="the model has no width yet") as info:
+        compile_text('vocab chars("ab")\nmodel block=3\ntok_emb[0, 0:1] = 1\n')
+    assert str(info.value).startswith("t.taotp:3:1:")
+    path = tmp_path / "idle.taotp"
+    path.write_text(later.format(", heads=1, d_head=2").replace("codes.emit", "let h = new_head(2)\n  codes.emit"))
+    r = CliRunner().invoke(main, ["params", str(path)])
+    assert "note: layer 0 head(s) 0, 1 all zero" in r.output, r.output

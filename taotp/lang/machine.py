@@ -206,6 +206,10 @@ class MachineBuilder(Allocation, StreamLog):
         L = self.layers.get(index)
         if L is None:
             full = {**self.default_shape(), **shape}
+            if full["heads"] and not full["d_head"] and "d_head" not in shape and not self.model_d_head:
+                raise CompileError(f"layer {index} has {full['heads']} head(s) of d_head = d_model, which is 0 here "
+                                   f"(the slots come later); declare `model ..., heads=0` (library heads come "
+                                   f"from new_head(k)) or give d_head")
             check_shape(full["heads"], full["d_head"], f"layer {index}")
             self.check_size(params.d_model, self.planned_shapes({index: full}))
             self.layers[index] = Layer.zeros(full["heads"], params.d_model, full["d_head"], full["d_ff"])
