@@ -166,6 +166,10 @@ class Expressions:
             return list(v) if name == "shape" else v
         if isinstance(obj, Vocab) and name in ("size", "tokens"):
             return len(obj) if name == "size" else list(obj.tokens)
+        if isinstance(obj, Slot):
+            raise self.error(node, f"a slot has no attribute '{name}' (it has start, stop, size, name)",
+                             hint="the standard library's functions take codes (records such as codes.token_code() "
+                                  "returns), whose .slot is the slot")
         raise self.error(node, f"{kind(obj)} has no attribute '{name}'")
 
     def ex_index(self, node, env):
