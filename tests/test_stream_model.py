@@ -147,3 +147,13 @@ def test_a_program_whose_slots_come_later_starts_without_width(tmp_path):
     path.write_text(later.format(", heads=1, d_head=2").replace("codes.emit", "let h = new_head(2)\n  codes.emit"))
     r = CliRunner().invoke(main, ["params", str(path)])
     assert "note: layer 0 head(s) 0, 1 all zero" in r.output, r.output
+
+
+def test_check_prints_the_layer_norm_report():
+    from taotp.check import check, format_result
+
+    text = format_result(check(taotp.load_program("add", {"n_digits": "1"}, progress=False), samples=50, progress=False))
+    assert "layer norm at layer 0: the identity on every embedding row" in text
+    assert "layer-norm scale (the std it divides by; 50 inputs): layer 0 attention 1" in text
+    assert "note: layer 0's MLP (add.taotp:" in text and "adds into slot 'val'" in text
+    assert "warning" not in text              # not a library program: no claim that the scale is 1
