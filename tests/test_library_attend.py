@@ -148,12 +148,17 @@ layer 1:
 """
 
 
-def induction_ref(t: str) -> str:
+def induction_ref(t: str, kind: str) -> str:
     """The token that followed the latest occurrence of the last token (an induction head);
-    none: the last token. (shift(1) at position 0 reads position 0.)"""
+    none: the last token (one-hot codes), or the token after the latest occurrence of the
+    nearest token on the ring (ring codes). (shift(1) at position 0 reads position 0.)"""
     prevs = [t[max(j - 1, 0)] for j in range(len(t))]
     js = [j for j in range(len(t)) if prevs[j] == t[-1]]
-    return t[js[-1]] if js else t[-1]
+    if js or kind == "onehot":
+        return t[js[-1]] if js else t[-1]
+    ring = lambda a, b: min((LETTERS.index(a) - LETTERS.index(b)) % 4, (LETTERS.index(b) - LETTERS.index(a)) % 4)
+    near = min(ring(p, t[-1]) for p in prevs)
+    return t[[j for j in range(len(t)) if ring(prevs[j], t[-1]) == near][-1]]
 
 
 @FAST
@@ -161,4 +166,4 @@ def induction_ref(t: str) -> str:
 def test_same_matches_equal_values_of_ring_and_onehot_codes(texts, kind):
     prog = compiled(RING_TOKENS, kind=kind)
     margin = 3 - 3 * np.cos(2 * np.pi / 4) if kind == "ring" else MARGIN_4
-    check_outputs(prog, texts, [induction_ref(t) for t in texts], margin)
+    check_outputs(prog, texts, [induction_ref(t, kind) for t in texts], margin)
