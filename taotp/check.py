@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import specs
-from .errors import UsageError
+from . import layernorm, specs
+from .decoding import plan_steps
+from .errors import InputError, NumericError, UsageError
 from .progress import Progress
 from .strategies import spec_of
 
@@ -173,7 +174,31 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
             "softest_attention_input": s.attention_input,
             "softest_attention_step": s.attention_where[1] if s.attention_where else None,
         }
+    result.stats["layer_norm"] = _layer_norm_report(program, spec, settings, exhaustive, samples, seed, limit, dtype)
     return result
+
+
+def _layer_norm_report(program, spec, settings, exhaustive, samples, seed, limit, dtype) -> dict:
+    """The layer-norm report (taotp/layernorm.py), measured on the first few inputs of
+    the same draw as the machine saw them (the last generated token is never fed back)."""
+    _, texts, _ = _inputs(spec, settings, exhaustive, samples, seed, limit)
+    params = program.params if dtype == np.float64 else program.params.astype(dtype)
+    block, prefix = program.params.block_size, len(program.rule.prefix)
+    prompts, planned = [], []
+    for _, t in zip(range(layernorm.MEASURED_SAMPLES), texts):
+        try:
+            ids = program.encode(t)
+            planned.append(plan_steps(program.rule, len(ids) + prefix, block, None))
+        except InputError:
+            continue
+        prompts.append(ids)
+    try:
+        outs = program.generate(prompts, engine="fast", dtype=dtype) if prompts else []
+    except NumericError:
+        outs = []
+    measured = [list(program.rule.prefix) + ids + (out[:-1] if len(out) == steps else out)
+                for ids, out, steps in zip(prompts, outs, planned)]
+    return layernorm.report(program, measured, params)
 
 
 NEAR_TIE = 1e-9  # logit margins below this are rounding, not a decision
@@ -200,5 +225,7 @@ def format_result(r: CheckResult) -> str:
                      f" on {s['softest_attention_input']!r} (output token {s['softest_attention_step']})")
     elif r.engine != "fast":
         lines.append("(margins and attention statistics are reported by the fast engine only)")
+    if s.get("layer_norm"):
+        lines += layernorm.lines(s["layer_norm"])
     lines.append("OK" if r.ok else "FAILED")
     return "\n".join(lines)

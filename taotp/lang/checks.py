@@ -28,7 +28,8 @@ from .source import SourceFile
 
 DECLARATIONS = {"param_stmt": "param", "vocab_stmt": "vocab", "model_stmt": "model", "stream_stmt": "stream",
                 "decode_stmt": "decode", "spec_stmt": "spec", "input_stmt": "input"}
-MACHINE_NAMES = ("vocab", "model", "token", "tokens", "input_len", "new_head", "new_neurons", "new_slot")
+MACHINE_NAMES = ("vocab", "model", "token", "tokens", "input_len", "new_head", "new_neurons", "new_slot",
+                 "release_slot")
 IMPORTS = ("import_stmt", "from_stmt")
 LIBRARY_TOP = "let, def, import, from, assert, print"
 
