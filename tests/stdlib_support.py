@@ -15,7 +15,8 @@ import numpy as np
 
 import taotp
 from taotp.engine import get_engine
-from taotp.engine.fast import FastEngine, Stats
+from taotp.checking.stats import Stats
+from taotp.engine.fast import FastEngine
 from taotp.trace.cache import forward_with_cache
 
 DTYPES = (np.float64, np.float32)

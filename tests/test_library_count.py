@@ -44,8 +44,10 @@ texts_ = st.lists(st.text(alphabet="abc", min_size=1, max_size=BLOCK - 1), min_s
 def test_count_prints_how_many_earlier_tokens_pass(texts, mode):
     prog = compiled(COUNT, mode=mode)
     # the count's code (over 0..9) against the other digits: 10 + 10/9; against letters (0): 10.
-    # The counting head's largest weight is <bos>'s, K / (K + count) >= 1/2 (K = block - 1).
-    check_outputs(prog, texts, [str(count_ref(t, len(t) - 1, mode)) for t in texts], margin=10.0, softest=0.5)
+    # The counting head's largest weight is <bos>'s, K / (K + count) >= 1/2 (K = block - 1),
+    # less the softmax's +1e-10 in its denominator and the rounding of the exponentials (1e-9).
+    check_outputs(prog, texts, [str(count_ref(t, len(t) - 1, mode)) for t in texts], margin=10.0,
+                  softest=0.5 - 1e-9)
 
 
 @FAST
