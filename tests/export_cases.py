@@ -29,7 +29,7 @@ SHIPPED = {
     "add_mod": {"n_digits": 1}, "add": {"n_digits": 1}, "add_unpadded": {"n_digits": 1},
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
-    "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2},
+    "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "reverse": {"n": 6},
 }
 
 
