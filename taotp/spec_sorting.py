@@ -3,7 +3,7 @@
 Their inputs are integers from `lo` to `hi` (program parameters), repeats allowed:
 
 - sort_ints: 0..max_len numbers then "=" -> the numbers in ascending order;
-- min_ints / max_ints: 1..max_len numbers -> the smallest / the largest.
+- min_ints / max_ints: 1..block numbers -> the smallest / the largest.
 
 The Hypothesis strategies and the samplers favour what breaks sorting networks: many
 copies of few values, runs of neighbouring values, both ends of the range, and the
@@ -28,7 +28,10 @@ def _range(s) -> tuple[int, int]:
 
 
 def _max_len(s) -> int:
-    return max(1, _int(s, "max_len"))
+    """sort_ints states max_len; min_ints and max_ints take lists as long as the block."""
+    if "max_len" in s:
+        return max(1, _int(s, "max_len"))
+    return max(1, int(s.get("input_room", _int(s, "block"))))
 
 
 # -- the biased draw, shared by the strategy (Hypothesis) and the sampler (numpy) -----------
@@ -125,5 +128,5 @@ for _name, _fn in (("min_ints", min), ("max_ints", max)):
         _name, reference=lambda s, text, fn=_fn: str(fn(_numbers(text))),
         strategy=lambda s: _strategy(s, False), enumerate=_enumerate(False), size=_size(False),
         sample=_sampler(False),
-        description=f"the {_name[:3]}imum of 1..max_len integers in [lo, hi] (book §5.1, repeats and negatives)",
+        description=f"the {_name[:3]}imum of 1..block integers in [lo, hi] (book §5.1, repeats and negatives)",
     )
