@@ -20,7 +20,8 @@ import numpy as np
 
 import taotp
 from taotp import specs
-from taotp.engine.fast import FastEngine, Stats
+from taotp.checking.stats import Stats
+from taotp.engine.fast import FastEngine
 
 SETTINGS = [(10, 8), (100, 50), (1000, 100)]
 

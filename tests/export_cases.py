@@ -30,6 +30,8 @@ SHIPPED = {
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
     "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "reverse": {"n": 6},
+    "sort_ints": {"lo": -5, "hi": 9, "max_len": 8}, "min_ints": {"lo": -5, "hi": 9, "block": 10},
+    "max_ints": {"lo": -5, "hi": 9, "block": 10},
 }
 
 

@@ -17,7 +17,8 @@ from taotp import specs
 from taotp.builtins.successor import successor_code, successor_gaps
 from taotp.check import check
 from taotp.cli import main
-from taotp.engine.fast import FastEngine, Stats
+from taotp.checking.stats import Stats
+from taotp.engine.fast import FastEngine
 
 DTYPES = [np.float64, np.float32]
 FEW = settings(max_examples=12, deadline=None, database=None,

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from lark import Tree
 
-from ..builtins import load_all
 from ..errors import CompileError, ErrorList, did_you_mean
 from .machine import EMBEDDINGS, LAYER_WEIGHTS
 from .source import SourceFile
@@ -46,7 +45,6 @@ class _Checker:
     def __init__(self, source: SourceFile, library: bool):
         self.source = source
         self.library = library
-        self.builtins = load_all()
         self.problems: list[CompileError] = []
         self.specs = 0
 
@@ -54,9 +52,9 @@ class _Checker:
         self.problems.append(self.source.error(node, message, hint=hint))
 
     def reserved(self, node, name: str) -> None:
-        if name in self.builtins:
-            self.problem(node, f"'{name}' is a builtin; choose another name")
-        elif name in EMBEDDINGS or name in LAYER_WEIGHTS:
+        # A program's own names may shadow builtins (as in Python): a builtin added to a later
+        # version of taotp never breaks a program that already used its name.
+        if name in EMBEDDINGS or name in LAYER_WEIGHTS:
             self.problem(node, f"'{name}' names a weight; choose another name")
         elif name in MACHINE_NAMES:
             self.problem(node, f"'{name}' is one of the machine's own names; choose another name")
