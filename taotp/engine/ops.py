@@ -23,10 +23,10 @@ def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
     mean = np.add.reduce(x, axis=-1, keepdims=True)
     np.true_divide(mean, n, out=mean, casting="unsafe")
     c = x - mean
-    sq = c * c
-    var = np.add.reduce(sq, axis=-1, keepdims=True)
-    np.true_divide(var, n, out=var, casting="unsafe")
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is reported below
+        sq = c * c
+        var = np.add.reduce(sq, axis=-1, keepdims=True)
+        np.true_divide(var, n, out=var, casting="unsafe")
         std = var ** 0.5
     if not np.isfinite(std).all():
         raise NumericError(
