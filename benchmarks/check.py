@@ -69,12 +69,13 @@ def reference_per_case(prog, texts) -> float:
         return (time.perf_counter() - t) / len(texts)
 
 
-def inputs_of(prog, kw, n: int, seed: int) -> list[str]:
-    """n of the case's inputs: spread evenly over an exhaustive space, else samples."""
+def inputs_of(prog, kw, n: int, seed: int, fraction: float = 1.0) -> list[str]:
+    """n of the case's inputs: spread evenly over an exhaustive space (over its first
+    `fraction`, the part that is checked), else samples."""
     s = specs.settings_of(prog)
     spec = specs.get(prog.spec)
     if kw.get("exhaustive"):
-        size = spec.space_size(s)
+        size = max(1, int(spec.space_size(s) * min(1.0, fraction)))
         step = max(1, size // n)
         return list(itertools.islice(spec.enumerate(s), 0, None, step))[:n]
     rng = np.random.default_rng(seed)
@@ -118,7 +119,7 @@ def bench(case, jobs_list, dask_list, ref_n, seed, fraction=1.0):
         return
     prog = taotp.load_program(name, sets, progress=False)
     print(f"\n{case}: {name} {sets or ''} {kw}   load average {load()}")
-    ref = reference_per_case(prog, inputs_of(prog, kw, ref_n, seed))
+    ref = reference_per_case(prog, inputs_of(prog, kw, ref_n, seed, fraction))
     print(f"  {'reference (1 BLAS thread)':28s} {ref_n:>11,} inputs {ref * ref_n:9.2f} s wall "
           f"{'':>15} {ref * 1e6:10.2f} us/case", flush=True)
     for jobs in jobs_list:
