@@ -56,6 +56,7 @@ from .reference import EPS
 MEMORY_BUDGET = 256 * 2**20   # bytes of working arrays per chunk
 DEDUP_MIN_WIDTH = 64          # MLPs at least this wide (after dropping zeros) run on distinct rows
 MEMO_MAX_ROWS = 2_000_000     # distinct MLP input rows remembered per layer
+MEMO_MAX_BYTES = 128 * 2**20  # ... and at most this many bytes of rows and outputs
 
 
 # -- the machine's pieces (fig. 1.1) -----------------------------------------------
@@ -110,8 +111,7 @@ class _Layer:
     b2: np.ndarray           # (d,)
     has_mlp: bool
     dedup: bool
-    memo_keys: np.ndarray | None = None
-    memo_vals: np.ndarray | None = None
+    memo: "_Memo | None" = None
     qkv: np.ndarray | None = None  # (d, 3*h*k) for matmul projections, built on first use
 
     @property
@@ -180,6 +180,47 @@ def _prepare_layer(L, dtype) -> _Layer:
         has_mlp=bool(np.any(M2 != 0) or np.any(b2 != 0)),
         dedup=M1.shape[1] >= DEDUP_MIN_WIDTH,
     )
+
+
+class _Memo:
+    """An MLP's outputs remembered by input row (rows compared bit for bit).
+
+    Sorted runs of (keys, outputs), largest first; new rows form a run of their own,
+    and a run is merged into the one before it once it is a quarter of its size. So a
+    call costs its own rows' sort plus a binary search per run, and each remembered
+    row is re-sorted O(log) times in all (re-sorting the whole memo on every call grew
+    quadratically with the calls: 65% of a check of mul at n_digits = 3). Starts over
+    when full."""
+
+    def __init__(self, max_rows: int, max_rows_by_bytes: int):
+        self.max_rows = max(1, min(max_rows, max_rows_by_bytes))
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.rows = 0
+
+    def lookup(self, uk: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """Fill vals[i] for the distinct sorted keys uk found; returns the found mask."""
+        hit = np.zeros(uk.size, dtype=bool)
+        for keys, outs in self.runs:
+            todo = np.flatnonzero(~hit)
+            if todo.size == 0:
+                break
+            pos = np.minimum(np.searchsorted(keys, uk[todo]), keys.size - 1)
+            found = keys[pos] == uk[todo]
+            vals[todo[found]] = outs[pos[found]]
+            hit[todo[found]] = True
+        return hit
+
+    def add(self, keys: np.ndarray, outs: np.ndarray) -> None:
+        """Remember distinct keys (sorted, as np.unique gives them) not yet remembered."""
+        if self.rows + keys.size > self.max_rows:
+            self.runs, self.rows = [], 0
+        self.runs.append((keys, outs))
+        self.rows += keys.size
+        while len(self.runs) > 1 and 4 * self.runs[-1][0].size >= self.runs[-2][0].size:
+            (k1, v1), (k2, v2) = self.runs[-2], self.runs.pop()
+            k, v = np.concatenate([k1, k2]), np.concatenate([v1, v2])
+            order = np.argsort(k, kind="stable")
+            self.runs[-1] = (k[order], v[order])
 
 
 # -- statistics for `taotp check` -------------------------------------------------------
@@ -384,31 +425,16 @@ class FastEngine:
         keys = xin.view(np.dtype((np.void, m * xin.itemsize))).ravel()
         uk, inv = np.unique(keys, return_inverse=True)
         vals = np.empty((uk.size, L.M2.shape[1]), dtype=self.dtype)
-        if L.memo_keys is not None and L.memo_keys.size:
-            pos = np.searchsorted(L.memo_keys, uk)
-            pos_c = np.minimum(pos, L.memo_keys.size - 1)
-            hit = L.memo_keys[pos_c] == uk
-        else:
-            pos_c, hit = None, np.zeros(uk.size, dtype=bool)
-        if hit.any():
-            vals[hit] = L.memo_vals[pos_c[hit]]
+        if L.memo is None:
+            L.memo = _Memo(MEMO_MAX_ROWS, MEMO_MAX_BYTES // (uk.itemsize + vals[0].nbytes))
+        hit = L.memo.lookup(uk, vals)
         miss = ~hit
         if miss.any():
             new_k = uk[miss]
             new_v = self._mlp_rows(L, new_k.view(self.dtype).reshape(-1, m))
             vals[miss] = new_v
-            self._remember(L, new_k, new_v)
+            L.memo.add(new_k, new_v)
         return vals[inv.ravel()] + L.b2
-
-    @staticmethod
-    def _remember(L: _Layer, keys, vals) -> None:
-        if L.memo_keys is None or L.memo_keys.size + keys.size > MEMO_MAX_ROWS:
-            all_k, all_v = keys, vals
-        else:
-            all_k = np.concatenate([L.memo_keys, keys])
-            all_v = np.concatenate([L.memo_vals, vals])
-        order = np.argsort(all_k, kind="stable")
-        L.memo_keys, L.memo_vals = all_k[order], all_v[order]
 
     def _layer0_table(self):
         """Layer 0 sees only tok_emb[t] + pos_emb[p]: its residual rows and LN'd queries,
