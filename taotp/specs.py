@@ -432,3 +432,5 @@ register(
     description="'84+88=' -> '172', '4+8=' -> '12': numbers of 1..n_digits digits, no padding "
                 "(book exercise 6.20)",
 )
+
+from . import spec_mul  # noqa: E402,F401  (multiplication, book exercise 6.21)
