@@ -212,6 +212,8 @@ class _Memo:
 
     def add(self, keys: np.ndarray, outs: np.ndarray) -> None:
         """Remember distinct keys (sorted, as np.unique gives them) not yet remembered."""
+        if keys.size == 0:
+            return
         if self.rows + keys.size > self.max_rows:
             self.runs, self.rows = [], 0
         self.runs.append((keys, outs))
