@@ -7,10 +7,14 @@ it uses; the language's `layer i heads=..., d_ff=...:` of issue 10 part C), the 
 units each layer uses, and the exponent of the growth between successive widths.
 With --samples N it also checks N inputs from the spec's sampler (biased to long
 carries) in float64 and float32 with the fast engine and prints the smallest logit
-margin and the time per product.
+margin and the time per product. With --deviation N it runs N sampled products
+through the reference engine's math in both dtypes (teacher forced: the true product
+digits as the decoded tokens) and prints how far the digit the last layer writes,
+y = out - one, is from the true digit at worst: the error budget left of the 0.5
+that would change an answer.
 
     python benchmarks/mul_scaling.py                       # n = 1..6, counts only
-    python benchmarks/mul_scaling.py --digits 7 8 --samples 200
+    python benchmarks/mul_scaling.py --digits 7 8 --samples 200 --deviation 50
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import time
 import numpy as np
 
 import taotp
+from taotp import specs
 from taotp.check import check
+from taotp.engine.reference import layer_norm, mlp, self_attention
 
 
 def compile_mul(n: int):
@@ -51,11 +57,33 @@ def per_layer_count(params) -> int:
     return emb + layers
 
 
+def digit_deviation(prog, n: int, count: int, seed: int, dtype) -> float:
+    """The largest |y - true digit| over `count` sampled products, every output position."""
+    spec, s = specs.get("mul"), specs.settings_of(prog)
+    rng = np.random.default_rng(seed)
+    P = prog.params.astype(dtype)
+    one, out = prog.slots["one"][0], prog.slots["out"][0]
+    worst = 0.0
+    for _ in range(count):
+        text = spec.sample(s, rng)
+        want = spec.reference(s, text)
+        ids = prog.encode(text) + [int(c) for c in want[:-1]]
+        x = P.tok_emb[ids] + P.pos_emb[np.arange(len(ids))]
+        with np.errstate(over="raise", invalid="raise", under="ignore"):
+            for L in P.layers:
+                x = x + self_attention(layer_norm(x), L)
+                x = x + mlp(layer_norm(x), L)
+        y = x[2 * n + 1:, out] - x[2 * n + 1:, one]
+        worst = max(worst, float(np.abs(y - np.array([int(c) for c in want])).max()))
+    return worst
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--digits", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--samples", type=int, default=0)
+    ap.add_argument("--deviation", type=int, default=0)
     ap.add_argument("--seed", type=int, default=2025)
     args = ap.parse_args()
     compile_mul(1)  # grammar and builtins loaded once, outside the timings
@@ -86,6 +114,10 @@ def main() -> None:
                 r = check(prog, samples=args.samples, seed=args.seed, dtype=dtype, progress=False)
                 print(f"{'':>2} {np.dtype(dtype).name}: {r.passed}/{r.total} right, smallest margin "
                       f"{r.stats['min_margin']:.4f}, {1000 * r.seconds / r.total:.1f} ms/product")
+        if args.deviation:
+            devs = [digit_deviation(prog, n, args.deviation, args.seed, dt) for dt in (np.float64, np.float32)]
+            print(f"{'':>2} largest |y - digit| over {args.deviation} products: float64 {devs[0]:.2e}, "
+                  f"float32 {devs[1]:.2e}")
 
 
 if __name__ == "__main__":
