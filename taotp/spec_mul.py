@@ -120,3 +120,71 @@ register(
     description="'12*34=' -> '0408': zero-padded n_digits-digit numbers, 2*n_digits-digit product "
                 "(book exercise 6.21); samples biased to long carries",
 )
+
+
+# -- without zero padding: "45*78=" -> "3510", "4*8=" -> "32" ---------------------------------------
+
+def _any_length(nd, pick, coin):
+    """Both factors' lengths uniform in 1..nd (short numbers are the unpadded case's own)."""
+    def num():
+        k = pick(1, nd)
+        return pick(0 if k == 1 else 10 ** (k - 1), 10**k - 1)
+    return num(), num()
+
+
+def _zero_factor(nd, pick, coin):
+    other = _any_length(nd, pick, coin)[0]
+    return (0, other) if coin(0.5) else (other, 0)
+
+
+UNPADDED_FAMILIES = FAMILIES + (_any_length, _zero_factor)
+UNPADDED_WEIGHTS = WEIGHTS + (4, 1)
+
+
+def _plain(a: int, b: int, nd: int) -> str:
+    return f"{a}*{b}="
+
+
+def _unpadded_reference(s, text: str) -> str:
+    a, _, b = text.rstrip("=").partition("*")
+    return str(int(a) * int(b))
+
+
+def _draw(families, weights, nd, pick, coin):
+    r, family = pick(0, sum(weights) - 1), families[-1]
+    for f, w in zip(families, weights):
+        if r < w:
+            family = f
+            break
+        r -= w
+    return family(nd, pick, coin)
+
+
+def _unpadded_sample(s, rng):
+    pick = lambda lo, hi: int(rng.integers(lo, hi + 1))
+    coin = lambda p: bool(rng.random() < p)
+    return _plain(*_draw(UNPADDED_FAMILIES, UNPADDED_WEIGHTS, _nd(s), pick, coin), _nd(s))
+
+
+def _unpadded_strategy(s):
+    st = _st()
+    nd = _nd(s)
+
+    @st.composite
+    def draw_input(draw):
+        pick = lambda lo, hi: draw(st.integers(lo, hi))
+        coin = lambda p: draw(st.floats(0, 1, exclude_max=True)) < p
+        return _plain(*draw(st.sampled_from(UNPADDED_FAMILIES))(nd, pick, coin), nd)
+
+    top = 10**nd - 1
+    edges = st.sampled_from([(0, 0), (top, top), (top, 1), (1, 1), (0, top), (10 ** (nd - 1), top), (9, 9)])
+    return st.one_of(edges.map(lambda ab: _plain(*ab, nd)), draw_input())
+
+
+register(
+    "mul_unpadded", reference=_unpadded_reference, strategy=_unpadded_strategy,
+    enumerate=lambda s: (_plain(a, b, _nd(s)) for a in range(10 ** _nd(s)) for b in range(10 ** _nd(s))),
+    size=lambda s: 10 ** (2 * _nd(s)), sample=_unpadded_sample,
+    description="'45*78=' -> '3510', '4*8=' -> '32': numbers of 1..n_digits digits, no padding "
+                "(book exercise 6.21 as 6.20 asks of addition); samples biased to long carries",
+)

@@ -149,7 +149,7 @@ def test_engine_registry_has_fast():
 
 SHIPPED = {
     "hello": {}, "min": {}, "max": {}, "sort": {}, "add_digit_mod": {}, "add_mod": {}, "add": {},
-    "add_unpadded": {}, "mul": {},
+    "add_unpadded": {}, "mul": {}, "mul_unpadded": {},
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
