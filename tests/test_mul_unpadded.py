@@ -101,9 +101,9 @@ def test_malformed_inputs_say_what_is_expected(n, data):
     assert f"1 to {n} digits without leading zeros" in str(err.value)
 
 
-def test_widths_past_12_are_refused():
-    with pytest.raises(TaotpError, match="n_digits must be 1..12"):
-        taotp.load_program("mul_unpadded", overrides={"n_digits": 13}, progress=False)
+def test_widths_past_13_are_refused():
+    with pytest.raises(TaotpError, match="n_digits must be 1..13"):
+        taotp.load_program("mul_unpadded", overrides={"n_digits": 14}, progress=False)
 
 
 @settings(max_examples=60, deadline=None, database=None)
