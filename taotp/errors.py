@@ -32,6 +32,12 @@ class TaotpError(Exception):
         self.message = message
         self.span = span
         self.hint = hint
+        self.frames: list[tuple[str, Span]] = []  # ("called from", where), innermost first
+
+    def add_frame(self, label: str, span: Span | None) -> None:
+        """Record a caller of the code that failed (a function call, an import)."""
+        if span is not None:
+            self.frames.append((label, span))
 
     def __str__(self) -> str:
         parts = []
@@ -44,9 +50,42 @@ class TaotpError(Exception):
             parts.append(f"{self.kind}: {self.message}")
         if self.hint:
             parts.append(f"  hint: {self.hint}")
+        parts += self._frame_lines()
         return "\n".join(parts)
 
+    def _frame_lines(self, keep: int = 12) -> list[str]:
+        """The callers, innermost first; a recursion's repeats folded into one line."""
+        lines: list[str] = []
+        i = 0
+        while i < len(self.frames):
+            label, where = self.frames[i]
+            j = i
+            while j + 1 < len(self.frames) and self.frames[j + 1] == self.frames[i]:
+                j += 1
+            code = where.source_line.strip()
+            lines.append(f"  {label} {where.file}:{where.line}:{where.column}" + (f": {code}" if code else ""))
+            if j > i:
+                lines.append(f"  ... {label} there {j - i} more time(s)")
+            i = j + 1
+        if len(lines) > keep:
+            lines = lines[:keep // 2] + [f"  ... {len(lines) - keep + 1} more line(s) of callers"] + lines[-(keep // 2 - 1):]
+        return lines
+
     kind = "error"
+
+
+class ErrorList(TaotpError):
+    """Several problems found at once (the static checks): each is shown, in order."""
+
+    def __init__(self, errors: list[TaotpError]):
+        first = errors[0]
+        super().__init__(first.message, first.span, first.hint)
+        self.errors = list(errors)
+        self.kind = first.kind
+
+    def __str__(self) -> str:
+        lines = [str(e) for e in self.errors] + self._frame_lines()
+        return "\n".join(lines) + (f"\n{len(self.errors)} errors" if len(self.errors) > 1 else "")
 
 
 class SyntaxErrorT(TaotpError):

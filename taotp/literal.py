@@ -16,7 +16,7 @@ from lark import Lark, Transformer
 from lark.exceptions import UnexpectedInput
 
 from .errors import ShapeError, SyntaxErrorT
-from .lang.evaluator import unescape
+from .lang.operators import unescape
 from .lang.parser import span_at
 from .params import LAYER_MATRICES, Layer, LayerNorm, Params
 from .resources import grammar_path

@@ -1,7 +1,8 @@
-"""Where the grammar and the shipped programs live.
+"""Where the grammar, the shipped programs and the standard library live.
 
-In a source checkout (or an editable install) they are the top-level grammar/
-and programs/ folders; a wheel carries them as taotp/_data/ (pyproject.toml)."""
+In a source checkout (or an editable install) the grammar and programs are the
+top-level grammar/ and programs/ folders; a wheel carries them as taotp/_data/
+(pyproject.toml). The standard library is part of the package: taotp/stdlib/."""
 
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ def programs_dir() -> Path:
 
 def shipped_programs() -> list[str]:
     return sorted(p.stem for p in programs_dir().glob("*.taotp"))
+
+
+def stdlib_dir() -> Path:
+    """The standard library's .taotp modules (`import NAME`)."""
+    return _PACKAGE / "stdlib"
+
+
+def stdlib_modules() -> list[str]:
+    return sorted(p.stem for p in stdlib_dir().glob("*.taotp"))

@@ -27,7 +27,7 @@ class Record:
     """A read-only bundle of named values, returned by builtins that build several
     arrays at once (e.g. a spike MLP's M1, b1, M2, b2). Fields read as `r.name`."""
 
-    def __init__(self, kind: str, **fields):
+    def __init__(self, kind: str, /, **fields):
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_fields", dict(fields))
 
@@ -48,4 +48,11 @@ class Record:
         raise AttributeError("records are read-only")
 
     def __repr__(self) -> str:
-        return f"<{self._kind} {', '.join(self._fields)}>"
+        def brief(v):
+            if v is None or isinstance(v, (bool, int, float, str)):
+                return repr(v)
+            shape = getattr(v, "shape", None)
+            if shape is not None:
+                return f"<array {'x'.join(map(str, shape)) or 'scalar'}>"
+            return f"<{type(v).__name__} of {len(v)}>" if hasattr(v, "__len__") else f"<{type(v).__name__}>"
+        return f"{self._kind}({', '.join(f'{k}={brief(v)}' for k, v in self._fields.items())})"

@@ -1,4 +1,4 @@
-"""The fast engine's MLP memo (taotp.engine.fast._Memo): outputs remembered by input row.
+"""The fast engine's MLP memo (taotp.engine.memo.Memo): outputs remembered by input row.
 
 It must find exactly the rows it was given, with their outputs, however the rows arrive
 in calls; keep few sorted runs (so a call does not re-sort everything it holds); and
@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taotp.engine.fast import _Memo
+from taotp.engine.memo import Memo
 
 
 def keys_of(rows: np.ndarray) -> np.ndarray:
@@ -25,7 +25,7 @@ def keys_of(rows: np.ndarray) -> np.ndarray:
 @given(st.lists(st.integers(1, 60), min_size=1, max_size=25), st.integers(0, 2**32 - 1))
 def test_finds_what_was_added_and_nothing_else(sizes, seed):
     rng = np.random.default_rng(seed)
-    memo = _Memo(max_rows=10**6, max_rows_by_bytes=10**6)
+    memo = Memo(max_rows=10**6, max_rows_by_bytes=10**6)
     added = {}
     for size in sizes:
         rows = rng.integers(0, 40, (size, 2)).astype(np.float64)   # repeats across calls
@@ -46,7 +46,7 @@ def test_finds_what_was_added_and_nothing_else(sizes, seed):
 
 
 def test_starts_over_when_full():
-    memo = _Memo(max_rows=100, max_rows_by_bytes=10**6)
+    memo = Memo(max_rows=100, max_rows_by_bytes=10**6)
     first = keys_of(np.arange(80, dtype=np.float64)[:, None])
     memo.add(first, np.zeros((80, 1)))
     second = keys_of(np.arange(100, 130, dtype=np.float64)[:, None])
@@ -54,4 +54,23 @@ def test_starts_over_when_full():
     assert memo.rows == 30
     vals = np.empty((80, 1))
     assert not memo.lookup(first, vals).any()
-    assert _Memo(max_rows=10**6, max_rows_by_bytes=50).max_rows == 50
+    assert Memo(max_rows=10**6, max_rows_by_bytes=50).max_rows == 50
+
+
+def test_engine_mlp_uses_the_memo_across_calls():
+    """The fast engine's wide MLP answers a repeated row from the memo, the same bits."""
+    from types import SimpleNamespace
+
+    from taotp.engine.mlp import MLP
+
+    rng = np.random.default_rng(0)
+    d, f = 6, 80                      # wide (f >= DEDUP_MIN_WIDTH): distinct rows, memoised
+    layer = SimpleNamespace(M1=rng.standard_normal((d, f)), b1=rng.standard_normal(f),
+                            M2=rng.standard_normal((f, d)), b2=rng.standard_normal(d))
+    mlp = MLP(layer, np.float64)
+    x = rng.standard_normal((5, d))
+    first = mlp(x)
+    assert mlp.memo is not None and mlp.memo.rows == 5
+    again = mlp(np.concatenate([x[::-1], rng.standard_normal((3, d))]))
+    np.testing.assert_array_equal(again[:5], first[::-1])
+    assert mlp.memo.rows == 8

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..trace.cache import to_json, trace_program
-from .options import json_option, load, program_argument, set_option
+from .options import color_option, html_option, json_option, png_option, load, program_argument, set_option, show
 
 
 @click.command("trace")
@@ -16,11 +14,9 @@ from .options import json_option, load, program_argument, set_option
               help="The input (characters or space-separated tokens).")
 @set_option
 @json_option
-@click.option("--png", "png_dir", metavar="DIR", type=click.Path(file_okay=False),
-              help="Write pictures to DIR: attention per layer, residual stream, rings (needs taotp[plot]).")
-@click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Write one self-contained HTML page with the view and the pictures (needs taotp[plot]).")
-@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
+@png_option("attention per layer, residual stream, rings")
+@html_option
+@color_option
 def command(program, text, sets, as_json, png_dir, html_file, color):
     """Run PROGRAM on --input and show, for each generated token, what each head
     attended to, the residual stream read slot by slot through the vocabulary, the
@@ -28,25 +24,7 @@ def command(program, text, sets, as_json, png_dir, html_file, color):
 
     --json prints {"tokens": [...], "cache": {hook name: nested lists}} with
     TransformerLens's hook names (masked attention scores, -inf, are null)."""
-    prog = load(program, sets)
-    t = trace_program(prog, text)
-    wrote = []
-    if png_dir is not None or html_file is not None:
-        from ..trace.render_html import save_html
-        from ..trace.render_png import rendered, save_pngs
+    from ..trace import render_html, render_png, render_text
 
-        pics = rendered(t)                       # drawn once for both
-        if png_dir is not None:
-            paths = save_pngs(t, png_dir, pics)
-            wrote.append(f"wrote {len(paths)} pictures to {png_dir}: " + ", ".join(p.name for p in paths))
-        if html_file is not None:
-            save_html(t, html_file, pics)
-            wrote.append(f"wrote {html_file}")
-    if as_json:
-        click.echo(json.dumps(to_json(t), allow_nan=False))
-    else:
-        from ..trace.render_text import print_trace
-
-        print_trace(t, color=color)
-    for line in wrote:
-        click.echo(line, err=True)
+    show(trace_program(load(program, sets), text), as_json, to_json, render_text.print_trace, color,
+         png_dir, html_file, render_png.rendered, render_html.save_html)

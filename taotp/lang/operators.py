@@ -56,6 +56,40 @@ def binary(op: str, a, b):
         raise ShapeError(f"'{op}' on {shape_text(np.shape(x))} and {shape_text(np.shape(y))}: shapes do not broadcast") from None
 
 
+def contains(container, item) -> bool:
+    """`item in container`: a substring, a token of a vocabulary, an element of a list
+    (arrays compared whole), a number in an array, an index in a slot's range."""
+    if isinstance(container, str):
+        if not isinstance(item, str):
+            raise CompileError(f"'in' a string needs a string on the left, got {kind(item)}")
+        return item in container
+    if isinstance(container, Vocab):
+        return isinstance(item, str) and item in container.index
+    if isinstance(container, Slot):
+        return is_int(item) and container.start <= int(item) < container.stop
+    if isinstance(container, (list, tuple, range)):
+        return any(_same(item, x) for x in container)
+    if isinstance(container, np.ndarray):
+        if isinstance(item, str):
+            return False
+        try:
+            return bool(np.any(container == as_number(item)))
+        except (ValueError, CompileError):
+            return False
+    raise CompileError(f"cannot test membership in {kind(container)}")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, (np.ndarray, list, tuple, int, float)) and not isinstance(b, str) and \
+            np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == np.asarray(b)))
+    return type(a) is type(b) and a == b or (is_number(a) and is_number(b) and a == b)
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
 def as_number(v):
     if isinstance(v, (bool, np.bool_)):
         return int(v)

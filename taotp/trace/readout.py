@@ -118,6 +118,16 @@ def readers(program, slots: dict[str, tuple[int, int]] | None = None) -> list[Re
     return out
 
 
+def unit_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row over its length (scaled by its largest entry first, so 1e20s do not
+    overflow), and which rows are non-zero."""
+    rows = np.asarray(rows, dtype=np.float64)
+    rs = np.abs(rows).max(axis=1, keepdims=True)
+    rn = np.divide(rows, rs, out=np.zeros_like(rows), where=rs > 0)
+    nr = np.linalg.norm(rn, axis=1, keepdims=True)
+    return np.divide(rn, nr, out=np.zeros_like(rn), where=nr > 0), nr[:, 0] > 0
+
+
 def cosine_rows(v: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """cos(v, row) for every row; 0 where either vector is zero.
 
@@ -125,19 +135,33 @@ def cosine_rows(v: np.ndarray, rows: np.ndarray) -> np.ndarray:
     unit vectors, but exact to rounding near 1, where the book's powerpoints (§5.2.1)
     put neighbours whose cosines differ by less than 1e-15."""
     v = np.asarray(v, dtype=np.float64)
-    rows = np.asarray(rows, dtype=np.float64)
-    out = np.zeros(rows.shape[0])
+    out = np.zeros(np.shape(rows)[0])
     nv = np.linalg.norm(v / np.abs(v).max()) * np.abs(v).max() if np.any(v) else 0.0
     if nv == 0 or not np.isfinite(nv):
         return out
-    rs = np.abs(rows).max(axis=1, keepdims=True)
-    rn = np.divide(rows, rs, out=np.zeros_like(rows), where=rs > 0)
-    nr = np.linalg.norm(rn, axis=1, keepdims=True)
-    ok = nr[:, 0] > 0
-    unit_r = np.divide(rn, nr, out=np.zeros_like(rn), where=nr > 0)
+    unit_r, ok = unit_rows(rows)
     diff = unit_r - v / nv
     out[ok] = 1 - 0.5 * np.einsum("ij,ij->i", diff, diff)[ok]
     return np.clip(out, -1.0, 1.0)
+
+
+def cosine_matrix(vs: np.ndarray, rows: np.ndarray, near: float = 1e-9) -> np.ndarray:
+    """cos(v, row) for every v of vs (R, w) and row of rows (E, w); 0 where either is
+    zero or not finite. Unit vectors' dot products (BLAS), except for the vs whose best
+    two rows are within `near` of each other: those get cosine_rows's formula, exact
+    near 1 (SORT's powerpoints, §5.2.1)."""
+    vs = np.asarray(vs, dtype=np.float64)
+    finite = np.all(np.isfinite(vs), axis=1)
+    uv, okv = unit_rows(np.where(finite[:, None], vs, 0.0))
+    ur, okr = unit_rows(rows)
+    out = np.clip(uv @ ur.T, -1.0, 1.0)
+    out[:, ~okr] = 0
+    if out.shape[1] > 1:
+        top2 = np.partition(out, -2, axis=1)[:, -2:]
+        for i in np.flatnonzero((top2[:, 1] - top2[:, 0] < near) & okv & finite):
+            out[i] = cosine_rows(vs[i], rows)
+    out[~(okv & finite)] = 0
+    return out
 
 
 def read_vector(v: np.ndarray, dicts: list[Dictionary]) -> list[Reading]:

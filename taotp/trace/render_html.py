@@ -23,26 +23,36 @@ img { max-width: 100%; border: 1px solid #ddd; }
 
 def page(t: Trace, pics=None) -> str:
     pics = rendered(t) if pics is None else pics  # first: fails clearly without matplotlib
-    title = f"taotp trace: {t.program.name}"
+    return html_page(f"taotp trace: {t.program.name}", pics, "Step by step", render_plain(t))
+
+
+def html_page(title: str, pics: list[tuple[str, str, bytes]], text_title: str, text: str,
+              text_first: bool = False) -> str:
+    """A page: the title, each (stem, caption, PNG bytes) picture inline, and a text
+    view under its own heading (before the pictures when text_first)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
+    figures = []
     for stem, caption, data in pics:
         b64 = base64.b64encode(data).decode("ascii")
-        parts.append(f'<figure id="{html.escape(stem)}"><figcaption>{html.escape(caption)}</figcaption>'
-                     f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}"></figure>')
-    parts.append("<h2>Step by step</h2>")
-    parts.append(f"<pre>{html.escape(render_plain(t))}</pre>")
+        figures.append(f'<figure id="{html.escape(stem)}"><figcaption>{html.escape(caption)}</figcaption>'
+                       f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}"></figure>')
+    body = [f"<h2>{html.escape(text_title)}</h2>", f"<pre>{html.escape(text)}</pre>"]
+    parts += body + figures if text_first else figures + body
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def save_html(t: Trace, path, pics=None) -> Path:
+    return write_page(path, page(t, pics))
+
+
+def write_page(path, text: str) -> Path:
     p = Path(path)
-    text = page(t, pics)
     try:
         p.write_text(text, encoding="utf-8")
     except OSError as e:

@@ -50,9 +50,9 @@ def _labels(t: Trace) -> list[str]:
     return [f"{i}:{_shown(t.token(tok))}" for i, tok in enumerate(t.ids)]
 
 
-def _ticks(ax, labels: list[str], axis: str) -> None:
+def _ticks(ax, labels: list[str], axis: str, most: int = MAX_TICKS) -> None:
     n = len(labels)
-    step = max(1, int(np.ceil(n / MAX_TICKS)))
+    step = max(1, int(np.ceil(n / most)))
     idx = list(range(0, n, step))
     if axis == "x":
         ax.set_xticks(idx, [labels[i] for i in idx], rotation=90, fontsize=7)
@@ -202,8 +202,12 @@ def rendered(t: Trace) -> list[tuple[str, str, bytes]]:
 
 def save_pngs(t: Trace, directory, pics=None) -> list[Path]:
     """Write every picture (or the already `rendered` pics) as DIR/<stem>.png; return the paths."""
+    return write_pngs(directory, rendered(t) if pics is None else pics)
+
+
+def write_pngs(directory, pics: list[tuple[str, str, bytes]]) -> list[Path]:
+    """Write (stem, caption, PNG bytes) pictures as DIR/<stem>.png; return the paths."""
     d = Path(directory)
-    pics = rendered(t) if pics is None else pics
     try:
         d.mkdir(parents=True, exist_ok=True)
         paths = []

@@ -110,13 +110,14 @@ class TextView:
     # -- pieces ------------------------------------------------------------------------
     def header(self) -> list[Line]:
         t, p = self.t, self.t.params
-        heads = p.layers[0].n_heads if p.layers else 0
+        counts = sorted({L.n_heads for L in p.layers}) or [0]
+        heads = _plural(counts[0], 'head') if len(counts) == 1 else f"{'/'.join(str(L.n_heads) for L in p.layers)} heads"
         slots = "  ".join(f"{k}:{a}-{b}" for k, (a, b) in self.slots.items())
         inp = t.tokens[: t.prompt_len]
         out = [t.token(i) for i in t.generated]
         lines = [
             [(f"trace {t.program.name}", "bold"),
-             (f"  {_plural(len(p.layers), 'layer')}, {_plural(heads, 'head')}, d_model {p.d_model}",
+             (f"  {_plural(len(p.layers), 'layer')}, {heads}, d_model {p.d_model}",
               "dim")],
             [("slots   ", "dim")] + _words(slots, ""),
             [("input   ", "dim")] + _words(self.joined(inp), ""),
@@ -256,20 +257,29 @@ class TextView:
         return [piece for line in out for piece in wrap(line)]
 
 
-def render_plain(t: Trace, **kw) -> str:
-    return "\n".join("".join(s for s, _ in line) for line in TextView(t, **kw).lines()) + "\n"
+def plain_text(lines: list[Line]) -> str:
+    return "\n".join("".join(s for s, _ in line) for line in lines) + "\n"
 
 
-def print_trace(t: Trace, file=None, color: bool | None = None, **kw) -> None:
-    """Print the view: with rich when installed (colours on a terminal), else plain."""
+def print_lines(lines: list[Line], file=None, color: bool | None = None) -> None:
+    """Print styled lines: with rich when installed (colours on a terminal), else plain."""
     file = file or sys.stdout
     try:
         from rich.console import Console
         from rich.text import Text
     except ImportError:
-        file.write(render_plain(t, **kw))
+        file.write(plain_text(lines))
         return
     console = Console(file=file, width=max(WIDTH, 80), highlight=False, soft_wrap=True,
                       force_terminal=color, no_color=color is False)
-    for line in TextView(t, **kw).lines():
+    for line in lines:
         console.print(Text.assemble(*[(s, st or "") for s, st in line]))
+
+
+def render_plain(t: Trace, **kw) -> str:
+    return plain_text(TextView(t, **kw).lines())
+
+
+def print_trace(t: Trace, file=None, color: bool | None = None, **kw) -> None:
+    """Print the view: with rich when installed (colours on a terminal), else plain."""
+    print_lines(TextView(t, **kw).lines(), file, color)
