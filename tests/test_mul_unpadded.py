@@ -101,9 +101,10 @@ def test_malformed_inputs_say_what_is_expected(n, data):
     assert f"1 to {n} digits without leading zeros" in str(err.value)
 
 
-def test_widths_past_13_are_refused():
-    with pytest.raises(TaotpError, match="n_digits must be 1..13"):
-        taotp.load_program("mul_unpadded", overrides={"n_digits": 14}, progress=False)
+@pytest.mark.parametrize("n, message", [(0, "at least 1"), (14, "at most 13 .*100.2 million")])
+def test_widths_outside_1_to_13_are_refused(n, message):
+    with pytest.raises(TaotpError, match="n_digits must be " + message):
+        taotp.load_program("mul_unpadded", overrides={"n_digits": n}, progress=False)
 
 
 @settings(max_examples=60, deadline=None, database=None)
