@@ -32,6 +32,7 @@ SHIPPED = {
     "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "reverse": {"n": 6},
     "sort_ints": {"lo": -5, "hi": 9, "max_len": 8}, "min_ints": {"lo": -5, "hi": 9, "block": 10},
     "max_ints": {"lo": -5, "hi": 9, "block": 10},
+    "length": {"n": 8}, "hist": {"n": 6}, "sort_unique": {"n": 10, "max_len": 6}, "count_less_freq": {"max_len": 6},
 }
 
 
