@@ -1,4 +1,5 @@
-"""The proofs of long_add and long_sub (programs/long_*.taotp), in float64 and float32.
+"""The proofs of long_add, long_sub and long_add_unpadded (programs/long_*.taotp), in float64
+and float32.
 
     python benchmarks/long_arith_proof.py exhaustive     # every input at n_digits = 1, 2, 3
     python benchmarks/long_arith_proof.py samples        # 10,000 spec samples at 10 (seed 2025)
@@ -9,8 +10,9 @@
 Each line: program, n_digits, dtype, inputs, failures, the smallest logit margin (top-1
 minus top-2, over every output token) and the softest attention (the smallest max weight
 of a head), with the seconds it took. Samples come from the spec's sampler
-(taotp/spec_arith.py: half uniform pairs, half long carry / borrow chains). Exits 1 on
-any failure. Use `--ops add`, `--dtypes float32`, `--max-n`, `--samples` to narrow it.
+(taotp/spec_arith.py: uniform pairs and long carry / borrow chains; for long_add_unpadded,
+numbers of every length). Exits 1 on any failure. Use `--ops add`, `--dtypes float32`,
+`--max-n`, `--samples`, `--per-n` to narrow it (`--ops unpadded` for long_add_unpadded).
 """
 
 from __future__ import annotations
@@ -27,7 +29,23 @@ from taotp.check import check
 from taotp.decoding import numeric_guard
 from taotp.engine.fast import FastEngine, Stats
 
-PROGRAMS = {"add": "long_add", "sub": "long_sub"}
+PROGRAMS = {"add": "long_add", "sub": "long_sub", "unpadded": "long_add_unpadded"}
+
+
+def text_of(a: int, b: int, n: int, op: str) -> str:
+    return spec_arith.unpadded_text(a, b) if op == "unpadded" else spec_arith.text_of(a, b, n, op)
+
+
+def result_of(a: int, b: int, n: int, op: str) -> str:
+    return str(a + b) if op == "unpadded" else spec_arith.result_of(a, b, n, op)
+
+
+def edge_pairs(n: int, op: str):
+    return spec_arith.unpadded_edge_pairs(n) if op == "unpadded" else spec_arith.edge_pairs(n, op)
+
+
+def parse(text: str, op: str):
+    return spec_arith._parse(text, "add" if op == "unpadded" else op)
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -45,7 +63,7 @@ def run_texts(prog, texts, dtype):
 
 
 def line(op, n, dtype, total, failed, margin, soft, secs, what):
-    print(f"{PROGRAMS[op]:9} n={n:<3} {dtype:8} {what:22} {total:>9,} inputs  {failed:>3} failed  "
+    print(f"{PROGRAMS[op]:17} n={n:<3} {dtype:8} {what:22} {total:>9,} inputs  {failed:>3} failed  "
           f"margin {margin:.6f}  softest {soft:.6f}  {secs:7.1f}s", flush=True)
     return failed
 
@@ -59,10 +77,10 @@ def by_check(op, n, dtype, what, **kw):
 
 def by_pairs(op, n, dtype, pairs, what, prog=None):
     prog = prog or compile_(op, n)
-    texts = [spec_arith.text_of(a, b, n, op) for a, b in pairs]
+    texts = [text_of(a, b, n, op) for a, b in pairs]
     start = time.perf_counter()
     got, st = run_texts(prog, texts, DTYPES[dtype])
-    failed = sum(g != spec_arith.result_of(a, b, n, op) for g, (a, b) in zip(got, pairs))
+    failed = sum(g != result_of(a, b, n, op) for g, (a, b) in zip(got, pairs))
     return line(op, n, dtype, len(pairs), failed, st["min_margin"], st["softest_attention"],
                 time.perf_counter() - start, what)
 
@@ -87,15 +105,15 @@ def main() -> int:
                 failed += by_check(op, 10, dtype, "spec samples, seed 2025", samples=args.samples, seed=2025)
             if "edges" in todo:
                 for n in (10, 20, 40):
-                    failed += by_pairs(op, n, dtype, spec_arith.edge_pairs(n, op), "edge cases")
+                    failed += by_pairs(op, n, dtype, edge_pairs(n, op), "edge cases")
             if "margins" in todo:
                 for n in range(1, args.max_n + 1):
                     prog = compile_(op, n)
                     rng = np.random.default_rng(n)
                     settings = specs.settings_of(prog)
                     spec = specs.get(PROGRAMS[op])
-                    pairs = [spec_arith._parse(spec.sample(settings, rng), op) for _ in range(args.per_n)]
-                    failed += by_pairs(op, n, dtype, pairs + spec_arith.edge_pairs(n, op),
+                    pairs = [parse(spec.sample(settings, rng), op) for _ in range(args.per_n)]
+                    failed += by_pairs(op, n, dtype, pairs + edge_pairs(n, op),
                                        "samples + edges", prog)
     print("OK" if failed == 0 else f"FAILED: {failed} inputs")
     return 1 if failed else 0

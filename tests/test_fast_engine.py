@@ -150,6 +150,7 @@ def test_engine_registry_has_fast():
 SHIPPED = {
     "hello": {}, "min": {}, "max": {}, "sort": {}, "add_digit_mod": {}, "add_mod": {}, "add": {},
     "add_unpadded": {}, "long_add": {"n_digits": 5}, "long_sub": {"n_digits": 5},
+    "long_add_unpadded": {"n_digits": 3},
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
