@@ -6,6 +6,7 @@ and float32.
     python benchmarks/long_arith_proof.py edges          # the edge cases at 10, 20, 40
     python benchmarks/long_arith_proof.py margins        # every n_digits 1..40: samples + edges
     python benchmarks/long_arith_proof.py all
+    python benchmarks/long_arith_proof.py exhaustive --ops unpadded --dtypes float64
 
 Each line: program, n_digits, dtype, inputs, failures, the smallest logit margin (top-1
 minus top-2, over every output token) and the softest attention (the smallest max weight
@@ -88,7 +89,8 @@ def by_pairs(op, n, dtype, pairs, what, prog=None):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["exhaustive", "samples", "edges", "margins", "all"])
-    ap.add_argument("--ops", nargs="+", default=list(PROGRAMS), choices=list(PROGRAMS))
+    ap.add_argument("--ops", nargs="+", default=["add", "sub"], choices=list(PROGRAMS),
+                    help="add, sub (the default) and unpadded (long_add_unpadded: slower, its layers grow)")
     ap.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=list(DTYPES))
     ap.add_argument("--max-n", type=int, default=40, help="margins: n_digits 1..max-n (default 40)")
     ap.add_argument("--samples", type=int, default=10_000, help="samples at n_digits = 10 (default 10,000)")
