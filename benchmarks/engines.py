@@ -3,6 +3,7 @@
     python benchmarks/engines.py                 # all cases
     python benchmarks/engines.py --case add --fast-n 1000000
     python benchmarks/engines.py --agree         # answers of both engines, input by input
+    python benchmarks/engines.py --gaps          # their largest logit difference against the margins
 
 For each case (3-digit DECIMAL ADDITION, SORT, SEARCH at the shipped defaults) the
 same seeded inputs, drawn from the program's spec, run through:
@@ -29,6 +30,7 @@ import numpy as np
 import taotp
 from taotp import specs
 from taotp.engine import fast, reference
+from taotp.strategies import spec_of
 
 CASES = {
     "add": ("add", {"n_digits": 3}),
@@ -123,7 +125,7 @@ def bench(case, ref_n, fast_n, torch_n, seed):
     name, overrides = CASES[case]
     prog = taotp.load_program(name, overrides, progress=False)
     s = specs.settings_of(prog)
-    spec = specs.get(prog.spec)
+    spec = spec_of(prog)
     rng = np.random.default_rng(seed)
     texts = [spec.sample(s, rng) for _ in range(max(ref_n, fast_n, torch_n))]
     prompts = [prog.encode(t) for t in texts]
@@ -155,21 +157,25 @@ def bench(case, ref_n, fast_n, torch_n, seed):
 
 
 AGREE = [  # (program, settings, samples or None for every input)
-    ("add", {"n_digits": 1}, None), ("add", {"n_digits": 2}, None), ("add_mod", {}, None),
+    ("add", {"n_digits": 1}, None), ("add", {"n_digits": 2}, None), ("add", {"n_digits": 3}, 3000),
+    ("add_unpadded", {"n_digits": 1}, None), ("add_unpadded", {"n_digits": 2}, None),
+    ("add_unpadded", {"n_digits": 3}, 3000), ("add_mod", {}, None),
     ("add_digit_mod", {}, None), ("sort", {}, 3000), ("sort", {"n": 29}, 3000), ("min", {}, 2000),
     ("max", {}, 2000), ("search", {}, 500), ("lookup", {"table": "examples/tables/random100.tsv"}, 1000),
     ("hello", {}, None),
 ]
 
 
-def agreement(seed):
+def agreement(seed, only=None):
     """Answers of both engines, input by input, in both dtypes (an overflow is an answer)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for name, overrides, n in AGREE:
+        if only and name not in only:
+            continue
         ov = {k: os.path.join(root, v) if k == "table" else v for k, v in overrides.items()}
         prog = taotp.load_program(name, ov, progress=False)
         s = specs.settings_of(prog)
-        spec = specs.get(prog.spec)
+        spec = spec_of(prog)
         rng = np.random.default_rng(seed)
         texts = list(spec.enumerate(s)) if n is None else [spec.sample(s, rng) for _ in range(n)]
         prompts = [prog.encode(t) for t in texts]
@@ -192,6 +198,31 @@ def agreement(seed):
             print(f"  {label:38s} {dt.__name__:8s} {len(prompts):>6,} inputs: {what}")
 
 
+GAPS = [("add", {"n_digits": 3}), ("add_unpadded", {"n_digits": 3}), ("add_mod", {}), ("search", {})]
+
+
+def logit_gaps(seed, n=300):
+    """At the read position of each input's first output token: the largest difference
+    between the engines' logits, against the smallest top-1 minus top-2 margin (float64).
+    Answers can only differ where a margin is within that difference."""
+    for name, overrides in GAPS:
+        prog = taotp.load_program(name, overrides, progress=False)
+        s = specs.settings_of(prog)
+        spec = specs.get(prog.spec)
+        rng = np.random.default_rng(seed)
+        eng = fast.FastEngine(prog.params)
+        gap, margin = 0.0, float("inf")
+        for _ in range(n):
+            toks = list(prog.rule.prefix) + prog.encode(spec.sample(s, rng))
+            want = reference.forward(prog.params, toks)[-1]
+            got = eng.forward_logits([toks])[0, -1]
+            gap = max(gap, float(np.max(np.abs(got - want))))
+            top = np.sort(want[eng.out_ids])   # tokens with identical unembedding rows tie harmlessly
+            margin = min(margin, float(top[-1] - top[-2]))
+        label = f"{name} {overrides or ''}".strip()
+        print(f"  {label:38s} {n} inputs: largest logit difference {gap:.2e}, smallest margin {margin:.2e}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", choices=sorted(CASES), action="append")
@@ -201,9 +232,17 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--agree", action="store_true",
                     help="instead of timing: compare both engines' answers on every shipped program")
+    ap.add_argument("--only", action="append", metavar="PROGRAM", help="with --agree: only these programs")
+    ap.add_argument("--gaps", action="store_true",
+                    help="only the engines' largest logit differences against the smallest margins")
     a = ap.parse_args()
     if a.agree:
-        agreement(a.seed)
+        agreement(a.seed, a.only)
+        if not a.only:
+            logit_gaps(a.seed)
+        return
+    if a.gaps:
+        logit_gaps(a.seed)
         return
     try:
         import torch

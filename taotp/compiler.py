@@ -90,19 +90,28 @@ def _program(params: Params, vocab: Vocab | None, decode: dict | None, meta: dic
     if len(vocab) != params.vocab_size:
         raise TaotpError(f"{path}: the vocabulary has {len(vocab)} tokens but tok_emb has {params.vocab_size} rows")
     meta = meta or {}
-    return Program(name=meta.get("name", path.stem), params=params, vocab=vocab, rule=_rule_from(decode),
-                   slots={k: tuple(v) for k, v in meta.get("slots", {}).items()}, spec=meta.get("spec"),
-                   settings=meta.get("settings", {}), source_path=str(path),
-                   input_patterns=[tuple(p) for p in meta.get("input_patterns", [])])
+    program = Program(name=meta.get("name", path.stem), params=params, vocab=vocab, rule=_rule_from(decode),
+                      slots={k: tuple(v) for k, v in meta.get("slots", {}).items()}, spec=meta.get("spec"),
+                      settings=meta.get("settings", {}), source_path=str(path),
+                      input_patterns=[tuple(p) for p in meta.get("input_patterns", [])])
+    if meta.get("spec_source") is not None:  # `spec expected=F, inputs=D`, kept as the language's text
+        from .spec_lang.spec import build
+
+        program.own_spec = build(meta["spec_source"], program, origin=str(path))
+    return program
 
 
 def _meta(program: Program) -> dict:
     """What a compiled file keeps of its program besides weights and decoding."""
     plain = (str, int, float, bool)
-    return {"name": program.name, "spec": program.spec,
+    meta = {"name": program.name, "spec": program.spec,
             "settings": {k: v for k, v in program.settings.items() if isinstance(v, plain)},
             "slots": {k: list(v) for k, v in program.slots.items()},
             "input_patterns": [list(p) for p in program.input_patterns]}
+    source = getattr(program.own_spec, "source", None)
+    if source is not None:  # an in-language spec (spec_lang/capture.py)
+        meta["spec_source"] = source
+    return meta
 
 
 def _rule_from(decode: dict | None) -> DecodeRule:

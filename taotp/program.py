@@ -33,6 +33,7 @@ class Program:
     source_path: str | None = None
     notes: dict = field(default_factory=dict)     # builtin reports (e.g. spike MLP min separation)
     input_patterns: list = field(default_factory=list)  # (regex, message): what an input must look like
+    own_spec: object = field(default=None, repr=False)  # a specs.Spec the program carries (spec_lang)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of an input text (the rule's prefix is added at decode time)."""

@@ -11,7 +11,8 @@ A Spec is plain Python, independent of any transformer:
 
 `settings` is the program's parameter values plus what the program itself fixes
 (see `settings_of`): block, vocab_size, tokens, words (True when the vocabulary
-splits on spaces). Register your own with `taotp.specs.register(...)`.
+splits on spaces). Register your own with `taotp.specs.register(...)`, or write it in
+the program itself (`spec expected=F, inputs=D`: taotp/spec_lang builds its Spec).
 """
 
 from __future__ import annotations
@@ -435,3 +436,5 @@ register(
 
 
 from . import spec_arith  # noqa: E402,F401  (long_add, long_sub: arithmetic at any length)
+from . import spec_reverse  # noqa: E402,F401  (reverse, written with the standard library)
+from . import spec_sorting  # noqa: E402,F401  sort_ints, min_ints, max_ints (registers on import)

@@ -16,6 +16,11 @@ from .errors import UsageError
 
 
 def spec_of(program) -> specs.Spec:
+    """The spec the program names: its own (`spec expected=F, inputs=D`, or --expect
+    pairs), or else a registered one."""
+    own = getattr(program, "own_spec", None)
+    if own is not None and own.name == program.spec:
+        return own
     if not program.spec:
         raise UsageError(f"program {program.name!r} declares no spec: add a `spec NAME` line, "
                          f"or register one with taotp.specs.register")

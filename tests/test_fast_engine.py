@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import taotp
 from taotp.decoding import DecodeRule
+from taotp.checking.stats import Stats
 from taotp.engine import fast, get_engine, reference
 from taotp.errors import NumericError
 from taotp.params import Layer, LayerNorm, Params
@@ -124,7 +125,7 @@ def test_margin_is_smallest_top1_minus_top2_of_reference_logits(case):
     U = params.unembedding
     assume(len({tuple(r) for r in U}) == len(U))  # distinct rows: the margin counts every token
     rule = DecodeRule(steps=lambda n: min(2, params.block_size - n))
-    stats = fast.Stats()
+    stats = Stats()
     outs = fast.generate_batch(params, prompts, rule, stats=stats)
     margins = []
     for p, out in zip(prompts, outs):
@@ -150,7 +151,9 @@ def test_engine_registry_has_fast():
 SHIPPED = {
     "hello": {}, "min": {}, "max": {}, "sort": {}, "add_digit_mod": {}, "add_mod": {}, "add": {},
     "add_unpadded": {}, "long_add": {"n_digits": 5}, "long_sub": {"n_digits": 5},
-    "long_add_unpadded": {"n_digits": 3},
+    "long_add_unpadded": {"n_digits": 3}, "reverse": {},
+    "sort_ints": {"lo": -20, "hi": 40, "max_len": 10},
+    "min_ints": {"lo": -20, "hi": 40, "block": 20}, "max_ints": {"lo": -20, "hi": 40, "block": 20},
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
@@ -211,7 +214,7 @@ def test_overflow_is_reported_not_argmaxed():
 def test_attention_stat_names_the_averaging_head():
     """add_digit_mod's only head has Q = K = 0: it averages both digits (weight 1/2 each)."""
     prog = program("add_digit_mod")
-    stats = fast.Stats()
+    stats = Stats()
     fast.generate_batch(prog.params, [prog.encode("48")], prog.rule, stats=stats)
     assert stats.attention == pytest.approx(0.5, abs=1e-6)
     assert (stats.attention_layer, stats.attention_head) == (0, 0)

@@ -45,7 +45,7 @@ ENUMERABLE = ["min", "max", "sort", "hello", "add_digit_mod", "add_mod", "add", 
 def test_enumeration_is_distinct_and_of_the_stated_size(name):
     prog = small(name)
     s = specs.settings_of(prog)
-    spec = specs.get(prog.spec)
+    spec = strategies.spec_of(prog)
     texts = list(spec.enumerate(s))
     assert len(texts) == spec.space_size(s) == len(set(texts))
 
@@ -54,7 +54,7 @@ def test_enumeration_is_distinct_and_of_the_stated_size(name):
 def test_samples_and_strategy_stay_inside_the_enumeration(name):
     prog = small(name)
     s = specs.settings_of(prog)
-    spec = specs.get(prog.spec)
+    spec = strategies.spec_of(prog)
     space = set(spec.enumerate(s))
     # lookup enumerates the keys; an input may put any tokens before its key
     essential = (lambda t: " ".join(t.split()[-2:])) if name == "lookup" else (lambda t: t)

@@ -35,8 +35,26 @@ def layer_norm_rows(x: np.ndarray) -> np.ndarray:
 
 
 def key_hashes(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """h[n] = sum_p E[keys[n, p]] @ M[p]  -> (n, d) (§3.5's hash, one matrix per key position)."""
-    return np.einsum("npd,pdo->no", E[keys], M)
+    """h[n] = sum_p E[keys[n, p]] @ M[p]  -> (n, d) (§3.5's hash, one matrix per key position):
+    the keys' embeddings side by side, (n, l*d), times M stacked, (l*d, d): one product."""
+    n, l = keys.shape
+    return E[keys].reshape(n, l * E.shape[1]) @ M.reshape(l * M.shape[1], M.shape[2])
+
+
+class _KeyRows:
+    """Adds rows given per key position into the rows of E they came from (the gradient of
+    E[keys]): the keys are fixed during a fit, so their sort order is found once and every
+    step is one sorted gather and one np.add.reduceat (np.add.at is far slower)."""
+
+    def __init__(self, keys: np.ndarray):
+        flat = keys.ravel()
+        self.order = np.argsort(flat, kind="stable")
+        self.tokens, self.starts = np.unique(flat[self.order], return_index=True)
+
+    def add_into(self, dE: np.ndarray, rows: np.ndarray) -> None:
+        """dE[keys[i, p]] += rows[i, p] for every i, p (rows (n, l, d) or (n, l*d))."""
+        flat = rows.reshape(-1, dE.shape[1])
+        dE[self.tokens] += np.add.reduceat(flat[self.order], self.starts, axis=0)
 
 
 def fitted_logits(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -52,16 +70,19 @@ def loss_and_grad(E: np.ndarray, M: np.ndarray, keys: np.ndarray, values: np.nda
     return loss, grads
 
 
-def _loss_grad_correct(E, M, keys, values):
+def _loss_grad_correct(E, M, keys, values, key_rows: _KeyRows | None = None):
     """loss_and_grad, plus how many keys the current E, M already answer right.
 
     The layer norm runs over D = d + 3 dims, three of them zero (the cleaned
     position slot): mean m = sum(h)/D, centred h0 = h - m on the d live dims
-    (the padding dims become -m), var = (|h0|^2 + 3 m^2) / D."""
+    (the padding dims become -m), var = (|h0|^2 + 3 m^2) / D. The sums over key
+    positions are matrix products over the keys' embeddings side by side (n, l*d)."""
     n, d = len(keys), E.shape[1]
+    l = keys.shape[1]
     D = d + PAD
-    x = E[keys]                                           # (n, l, d)
-    h = np.einsum("nld,ldo->no", x, M)                    # (n, d)
+    x = E[keys].reshape(n, l * d)                         # (n, l*d)
+    Mf = M.reshape(l * d, d)                              # (l*d, d)
+    h = x @ Mf                                            # (n, d)
     m = h.sum(axis=1, keepdims=True) / D                  # (n, 1)
     h0 = h - m                                            # (n, d)
     sd = np.sqrt(((h0 ** 2).sum(axis=1, keepdims=True) + PAD * m ** 2) / D)  # (n, 1)
@@ -84,9 +105,9 @@ def _loss_grad_correct(E, M, keys, values):
     dm = dvar * 2 * PAD * m / D - dh0.sum(axis=1, keepdims=True)  # through 3 m^2 and h0 = h - m
     dh = dh0 + dm / D                                     # m = sum(h) / D
 
-    dM = np.einsum("no,nld->ldo", dh, x)
+    dM = (x.T @ dh).reshape(l, d, d)
     dE = dz.T @ u                                         # E as the unembedding
-    np.add.at(dE, keys, np.einsum("no,ldo->nld", dh, M))  # E as the keys' embeddings
+    (key_rows or _KeyRows(keys)).add_into(dE, dh @ Mf.T)  # E as the keys' embeddings, (n, l*d)
     return loss, (dE, dM), correct
 
 
@@ -119,9 +140,10 @@ def fit(keys, values, vocab_size: int, tok_dims: int, iters: int, lr: float, see
     M = rng.normal(0.0, init_std, (keys.shape[1], tok_dims, tok_dims))
     losses = np.empty(iters)
     best, best_correct = None, -1
+    key_rows = _KeyRows(keys)
     for i in range(iters):
         E = layer_norm_rows(E)
-        loss, (dE, dM), correct = _loss_grad_correct(E, M, keys, values)
+        loss, (dE, dM), correct = _loss_grad_correct(E, M, keys, values, key_rows)
         if not np.isfinite(loss):
             raise CompileError(f"lookup_fit diverged at step {i} (loss {loss}); try a smaller lr")
         if correct >= best_correct:

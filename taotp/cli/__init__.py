@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import TaotpError
 
 # Command modules, each defining `command` (a click.Command).
-COMMANDS = ["run", "compile", "params", "check", "trace", "circuits", "programs", "builtins"]
+COMMANDS = ["run", "compile", "export", "params", "check", "trace", "circuits", "programs", "builtins"]
 
 
 class TaotpGroup(click.Group):

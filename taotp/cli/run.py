@@ -19,7 +19,8 @@ from .options import dtype_of, dtype_option, json_option, load, program_argument
 @set_option
 @dtype_option
 @click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE, show_default=True,
-              help="reference: the book's decode, plainly; fast: batched and cached, same answers.")
+              help="reference: the book's decode, plainly; fast: batched and cached, same answers; "
+                   "onnxruntime, torch: the exported program in those runtimes (docs/export.md).")
 @click.option("--max-steps", type=click.IntRange(min=0), default=None, help="Stop after this many tokens.")
 @json_option
 def command(program, text, batch, sets, dtype, engine, max_steps, as_json):

@@ -2,7 +2,9 @@
 
 Every engine module exposes `generate_batch(params, prompts, rule, max_steps=None)
 -> list[list[int]]`: the greedy continuation of each prompt (prefix not included,
-the stop token excluded). `reference` is the book's math written plainly.
+the stop token excluded). `reference` is the book's math written plainly; `fast`
+gives its answers vectorised; `onnxruntime` and `torch` run the program exported
+(taotp.export) in those runtimes, with the decode rule outside the graph.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import importlib
 
 from ..errors import UsageError
 
-ENGINES = ("reference", "fast")
+ENGINES = ("reference", "fast", "onnxruntime", "torch")
 DEFAULT_ENGINE = "fast"  # same answers as the reference (tests/test_fast_engine.py), much faster
 
 

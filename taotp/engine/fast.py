@@ -9,230 +9,54 @@ What it does differently from `reference` (none of it changes the math):
 - only what the output reads: the last layer computes its queries, attention
   and MLP only at the position whose logits are read, and the final layer norm
   and unembedding only there;
-- layer 0 from a table: it sees only tok_emb[t] + pos_emb[p], so its LN'd
-  queries, keys and values are computed once per (token, position) and gathered;
+- layer 0 from tables (table.py): it sees only tok_emb[t] + pos_emb[p], so its LN'd
+  queries, keys and values are computed once per (token, position) and gathered, and
+  where its attention is one-hot, its output is a sum of gathered rows;
 - exact zeros dropped: MLP input rows of M1 that are all zero take no part; in
   programs of two or more layers, so do heads whose V or P is all zero and
   query/key or value columns that are all zero (x * 0 adds nothing);
-- the MLP on distinct rows only: its output is a function of the LN'd input
-  restricted to M1's non-zero rows; wide MLPs (the book's spike MLPs, §6.3,
-  thm 6.1) are evaluated once per distinct such row and the result reused,
-  within a batch and across batches (memoised per engine);
+- the MLP (mlp.py): a wide one reading a single input is evaluated from its
+  breakpoints in float64; other wide ones once per distinct input row, memoised;
 - the params' dtype is kept (float32 stays float32); OpenBLAS runs one thread.
 
 Same bits where it can: in a one-layer program, attention is the reference's
-einsums with a batch axis added, which numpy evaluates in the same order (and so
-is every program's unembedding), and layer norms are the same elementwise steps.
-So a one-layer attention-only program (SORT, MIN, MAX, LOOKUP) gives the reference's
-answer on every input, even where a near-tie makes that answer a matter of
-rounding (SORT at n = 29, docs/ERRATA.md). The MLP's matrix products go through BLAS,
-whose last bits can depend on a row's place in the matrix (none changed an answer
-of the shipped additions in our tests), and a deeper program's prefill sums in
-another order: those agree with the reference to rounding (docs/performance.md
-says where such rounding is amplified).
+einsums with a batch axis added (or, where every head is one-hot, tables built with
+those einsums), which numpy evaluates in the same order, and so is every program's
+unembedding; layer norms are the same elementwise steps. So a one-layer
+attention-only program (SORT, MIN, MAX, LOOKUP) gives the reference's answer on every
+input, even where a near-tie makes that answer a matter of rounding (SORT at n = 29,
+docs/ERRATA.md). The MLP's sums round differently from the reference's (mlp.py), and
+a deeper program's prefill sums in another order: those agree with the reference to
+rounding (docs/performance.md measures it against the programs' logit margins).
 
 Numerics are the book's: LN divides by (std + 1e-10) with std = sqrt(var);
 softmax divides by (sum + 1e-10); scores are divided by sqrt(d_head); causal mask.
 
 Public API: `generate_batch(params, prompts, rule, max_steps=None, stats=None)`,
 `forward_logits(params, tokens_batch)`, and `FastEngine` (keeps the prepared
-weights and the MLP memo across calls) with `Stats` (smallest logit margin,
-softest attention).
+weights and the MLP memo across calls). `stats`, if given, is told the logits and
+attention weights at every read position (`taotp.checking.stats.Stats` collects
+what `taotp check` reports).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..blas import one_blas_thread
-from ..decoding import plan_steps
-from ..errors import InputError, NumericError
+from ..decoding import check_finite, plan_steps
+from ..errors import InputError
 from ..params import Params
-from .reference import EPS
+from .attention import attention, grouped_attention, layer0_from_table
+from .layers import PreparedLayer, prepare_layer
+from .ops import layer_norm, ln_params
+from .table import Layer0Table
 
 MEMORY_BUDGET = 256 * 2**20   # bytes of working arrays per chunk
-DEDUP_MIN_WIDTH = 64          # MLPs at least this wide (after dropping zeros) run on distinct rows
-MEMO_MAX_ROWS = 2_000_000     # distinct MLP input rows remembered per layer
+TABLE_SHARE = 4               # layer 0's tables may take 1/TABLE_SHARE of the budget
 
-
-# -- the machine's pieces (fig. 1.1) -----------------------------------------------
-
-def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
-    """LN over the last axis, the book's way: (x - mean) / (sqrt(var) + 1e-10)."""
-    mean = x.mean(axis=-1, keepdims=True)
-    with np.errstate(over="ignore", invalid="ignore"):
-        std = x.var(axis=-1, keepdims=True) ** 0.5
-    if not np.isfinite(std).all():
-        raise NumericError(
-            f"a layer norm overflowed: the residual stream's values are too large for "
-            f"{x.dtype} (their variance is not finite){' - try --dtype float64' if x.dtype != np.float64 else ''}")
-    return beta + gamma * (x - mean) / (std + EPS)
-
-
-def _softmax_inplace(s: np.ndarray, axis: int) -> np.ndarray:
-    """The book's softmax, exp(s - max) / (sum + 1e-10), overwriting s."""
-    s -= s.max(axis=axis, keepdims=True)
-    np.exp(s, out=s)
-    total = s.sum(axis=axis, keepdims=True)
-    total += EPS
-    s /= total
-    return s
-
-
-def _ln_params(ln, dtype):
-    return np.asarray(ln.gamma, dtype=dtype), np.asarray(ln.beta, dtype=dtype)
-
-
-@dataclass
-class _Layer:
-    """One layer's weights. Q, K, V, P keep the reference's (h, d, k) layouts for the
-    reference-order einsums of one-layer programs; `groups` hold the live heads with
-    zero columns dropped for the matmul path. The MLP drops M1's all-zero rows (their
-    terms are exact zeros)."""
-
-    Q: np.ndarray            # (h, d, k)
-    K: np.ndarray
-    V: np.ndarray
-    P: np.ndarray            # (h, d, k)
-    scale: float             # sqrt(d_head), as the reference divides by it
-    live_heads: np.ndarray   # heads whose V and P are not all zero (for attention stats)
-    groups: list             # _HeadGroup: the live heads, zeros dropped (many-query path)
-    ln1: tuple
-    ln2: tuple
-    mlp_in: np.ndarray       # indices of M1's non-zero rows
-    M1: np.ndarray           # (len(mlp_in), f) M1's non-zero rows
-    M1_full: np.ndarray      # (d, f)
-    b1: np.ndarray           # (f,)
-    M2: np.ndarray           # (f, d)
-    b2: np.ndarray           # (d,)
-    has_mlp: bool
-    dedup: bool
-    memo_keys: np.ndarray | None = None
-    memo_vals: np.ndarray | None = None
-    qkv: np.ndarray | None = None  # (d, 3*h*k) for matmul projections, built on first use
-
-    @property
-    def n_heads(self) -> int:
-        return self.Q.shape[0]
-
-    @property
-    def d_head(self) -> int:
-        return self.Q.shape[2]
-
-
-@dataclass
-class _HeadGroup:
-    """Live heads with the same kept widths, for the matmul path (see _attend): sel_s
-    (H, ks) and sel_v (H, kv) pick each head's kept query/key and value columns out of
-    a row of h*k projections plus one zero slot (index h*k) for padding."""
-
-    heads: np.ndarray
-    sel_s: np.ndarray
-    sel_v: np.ndarray
-    P: np.ndarray            # (H * kv, d): P's rows for the picked value columns
-    padded: bool             # some head has fewer kept columns than the group's width
-
-
-def _head_groups(Q, K, V, P, dtype) -> list[_HeadGroup]:
-    """Heads whose V or P is all zero add exactly 0: dropped. Per live head, a query/key
-    column where Q or K is all zero adds exactly 0 to q . k, and a value column where V
-    or P is all zero adds exactly 0 to the output: dropped too. Heads with equal kept
-    widths are computed together (one padded group if the widths are many)."""
-    h, d, k = Q.shape
-    nz = lambda M: np.any(M != 0, axis=0)
-    s_cols = [np.flatnonzero(nz(Q[i]) & nz(K[i])) for i in range(h)]
-    v_cols = [np.flatnonzero(nz(V[i]) & nz(P[i])) for i in range(h)]
-    live = [i for i in range(h) if v_cols[i].size]
-    by = {}
-    for i in live:
-        by.setdefault((max(1, s_cols[i].size), v_cols[i].size), []).append(i)
-    sets = list(by.values()) if len(by) <= 3 else ([live] if live else [])
-    groups = []
-    for heads in sets:
-        ks = max([s_cols[i].size for i in heads] + [1])
-        kv = max(v_cols[i].size for i in heads)
-        pick = lambda cols, w: np.array([[i * k + c for c in cols[i]] + [h * k] * (w - len(cols[i]))
-                                         for i in heads], dtype=np.int64)
-        Pg = np.zeros((len(heads) * kv, d))
-        for j, i in enumerate(heads):
-            Pg[j * kv:j * kv + v_cols[i].size] = P[i][:, v_cols[i]].T
-        sel_s, sel_v = pick(s_cols, ks), pick(v_cols, kv)
-        groups.append(_HeadGroup(np.asarray(heads), sel_s, sel_v, np.ascontiguousarray(Pg, dtype=dtype),
-                                 bool((sel_s == h * k).any() or (sel_v == h * k).any())))
-    return groups
-
-
-def _prepare_layer(L, dtype) -> _Layer:
-    h, d, k = L.Q.shape
-    as_ = lambda a: np.ascontiguousarray(a, dtype=dtype)
-    M1, b1, M2, b2 = (np.asarray(a) for a in (L.M1, L.b1, L.M2, L.b2))
-    mlp_in = np.flatnonzero(np.any(M1 != 0, axis=1))
-    live = np.flatnonzero([np.any(L.V[i] != 0) and np.any(L.P[i] != 0) for i in range(h)])
-    QKVP = [np.asarray(m, dtype=np.float64) for m in (L.Q, L.K, L.V, L.P)]
-    return _Layer(
-        Q=as_(L.Q), K=as_(L.K), V=as_(L.V), P=as_(L.P), scale=k ** 0.5, live_heads=live,
-        groups=_head_groups(*QKVP, dtype),
-        ln1=_ln_params(L.ln1, dtype), ln2=_ln_params(L.ln2, dtype),
-        mlp_in=mlp_in, M1=as_(M1[mlp_in]), M1_full=as_(M1), b1=as_(b1), M2=as_(M2), b2=as_(b2),
-        has_mlp=bool(np.any(M2 != 0) or np.any(b2 != 0)),
-        dedup=M1.shape[1] >= DEDUP_MIN_WIDTH,
-    )
-
-
-# -- statistics for `taotp check` -------------------------------------------------------
-
-@dataclass
-class Stats:
-    """What a run saw at the positions whose logits were read.
-
-    margin: the smallest top-1 minus top-2 logit; attention: the smallest max
-    attention weight of any head (V and P not all zero) at those queries, with
-    the layer and head. `*_where` hold (prompt index in the call, step)."""
-
-    margin: float = float("inf")
-    margin_where: tuple | None = None
-    attention: float = float("inf")
-    attention_layer: int | None = None
-    attention_head: int | None = None
-    attention_where: tuple | None = None
-    offset: int = 0  # added to prompt indices (callers that split work into calls)
-
-    def merge_margin(self, logits: np.ndarray, rows: np.ndarray, step: int) -> None:
-        if logits.shape[-1] < 2 or logits.shape[0] == 0:
-            return
-        top2 = np.partition(logits, -2, axis=-1)[:, -2:]
-        m = top2[:, 1] - top2[:, 0]
-        i = int(np.argmin(m))
-        if m[i] < self.margin:
-            self.margin, self.margin_where = float(m[i]), (self.offset + int(rows[i]), step)
-
-    def merge_attention(self, w: np.ndarray, layer: int, heads: np.ndarray, rows: np.ndarray,
-                        step: int) -> None:
-        """w: (B, T, h) attention weights of the read query; heads: those to watch."""
-        if heads.size == 0 or w.shape[0] == 0:
-            return
-        peak = w.max(axis=1)[:, heads]  # (B, h')
-        b, j = np.unravel_index(int(np.argmin(peak)), peak.shape)
-        if peak[b, j] < self.attention:
-            self.attention = float(peak[b, j])
-            self.attention_layer, self.attention_head = layer, int(heads[j])
-            self.attention_where = (self.offset + int(rows[b]), step)
-
-    def as_dict(self) -> dict:
-        return {
-            "min_margin": None if self.margin == float("inf") else self.margin,
-            "min_margin_at": self.margin_where,
-            "softest_attention": None if self.attention == float("inf") else self.attention,
-            "softest_attention_layer": self.attention_layer,
-            "softest_attention_head": self.attention_head,
-            "softest_attention_at": self.attention_where,
-        }
-
-
-# -- the engine -------------------------------------------------------------------------
 
 class FastEngine:
     """Prepared weights of one Params; reuse it across calls to keep the MLP memo."""
@@ -250,229 +74,127 @@ class FastEngine:
         _, first = np.unique(U, axis=0, return_index=True)
         self.out_ids = np.sort(first)
         self.unemb = np.ascontiguousarray(U[self.out_ids])
-        self.lnf = _ln_params(params.lnf, dt)
-        self.layers = [_prepare_layer(L, dt) for L in params.layers]
+        self.lnf = ln_params(params.lnf, dt)
+        self.layers: list[PreparedLayer] = [prepare_layer(L, dt) for L in params.layers]
         self.memory_budget = memory_budget
-        self._table = None  # layer 0's (token, position) table, built on first use
+        self._table: Layer0Table | None | bool = None  # built on first use; False: too big
         self.exact = len(self.layers) <= 1  # reference-order projections (see _project)
 
-    # ---- sizes
     @property
     def block(self) -> int:
         return self.pos_emb.shape[0]
 
+    def table(self) -> Layer0Table | None:
+        """Layer 0's (token, position) tables, or None when they would be too big."""
+        if self._table is None:
+            budget = self.memory_budget // TABLE_SHARE
+            self._table = bool(self.layers) and Layer0Table.fits(self.tok_emb, self.pos_emb, self.layers[0],
+                                                                 budget) \
+                and Layer0Table(self.tok_emb, self.pos_emb, self.layers[0], self._project, budget)
+        return self._table or None
+
     def _chunk_size(self, total_len: int) -> int:
         """Prompts per chunk so that caches and activations stay within the budget."""
         d = self.tok_emb.shape[1]
-        item = self.dtype.itemsize
         per = total_len * d * 4
         for L in self.layers:
             hk, H = L.n_heads * L.d_head, L.n_heads
             per += total_len * (5 * hk + 2 * d) + total_len * H * 3
             per += total_len * total_len * H * 3  # prefill scores, exps and weights
             if L.has_mlp and not L.dedup:
-                per += total_len * (L.b1.size + L.mlp_in.size) * 2
+                per += total_len * (L.mlp.width + L.mlp.inputs.size) * 2
         per += self.tok_emb.shape[0] * 3
-        return max(1, int(self.memory_budget // (per * item)))
+        return max(1, int(self.memory_budget // (per * self.dtype.itemsize)))
 
     # ---- one block of new positions through the stack
-    def _project(self, L: _Layer, lx, read_only: bool):
+    def _project(self, L: PreparedLayer, lx, read_only: bool = False):
         """Queries (B, nq, h, k) and keys, values (B, n, h, k) of LN'd rows lx (B, n, d);
         queries only at the last row if read_only.
 
         One-layer programs use the reference's einsum('nj,hjk->nhk') (same order, same
         bits: their answers then equal the reference's even on near-ties). Deeper ones
-        use a matmul: their prefill already sums in another order (see _attend)."""
+        use a matmul: their prefill already sums in another order (attention.py)."""
         B, n, d = lx.shape
         if self.exact:
             q = np.einsum("bnj,hjk->bnhk", lx[:, -1:] if read_only else lx, L.Q)
             return q, np.einsum("bnj,hjk->bnhk", lx, L.K), np.einsum("bnj,hjk->bnhk", lx, L.V)
         h, k = L.n_heads, L.d_head
-        if L.qkv is None:
-            L.qkv = np.ascontiguousarray(
-                np.concatenate([M.transpose(1, 0, 2).reshape(d, h * k) for M in (L.Q, L.K, L.V)], axis=1))
-        kv = (lx.reshape(B * n, d) @ L.qkv[:, h * k:]).reshape(B, n, 2, h, k)
+        qkv = L.qkv_matrix()
+        kv = (lx.reshape(B * n, d) @ qkv[:, h * k:]).reshape(B, n, 2, h, k)
         src = lx[:, -1:] if read_only else lx
-        q = (src.reshape(-1, d) @ L.qkv[:, :h * k]).reshape(B, src.shape[1], h, k)
+        q = (src.reshape(-1, d) @ qkv[:, :h * k]).reshape(B, src.shape[1], h, k)
         return q, kv[:, :, 0], kv[:, :, 1]
 
-    def _attend(self, L: _Layer, q, k, v, cache_k, cache_v, pos0: int):
-        """Attention of the new positions pos0.. (q (B, nq, h, k); k, v (B, n, h, k)),
-        with the keys and values of earlier positions from the caches (B, T, h, k).
-
-        In a one-layer program, at a read position (one query), each step is the
-        reference's (fig. 1.1) with a batch axis: scores einsum('nhk,mhk->nmh') /
-        sqrt(d_head), softmax over the keys, einsum('nmh,mhk->nhk'),
-        einsum('nhk,hdk->nd'); numpy evaluates them in the same order, so the numbers
-        are the reference's bit for bit.
-        Returns (B, nq, d) and the attention weights of the last query (B, T', h)."""
-        n = k.shape[1]
-        end = pos0 + n
-        cache_k[:, pos0:end] = k
-        cache_v[:, pos0:end] = v
-        keys, vals = cache_k[:, :end], cache_v[:, :end]
-        nq = q.shape[1]
-        if nq == 1 and self.exact:  # the read position: it sees every key, no mask
-            scores = np.einsum("bhk,bmhk->bmh", q[:, 0], keys) / L.scale    # (B, T, h)
-            w = _softmax_inplace(scores, axis=1)
-            z = np.einsum("bmh,bmhk->bhk", w, vals)
-            return np.einsum("bhk,hdk->bd", z, L.P)[:, None], w
-        # Many queries (the prefill of a layer whose every position is read by the next),
-        # or any query of a deeper program (whose prefill already sums in another order):
-        # batched matmuls over live heads and their non-zero columns only. Same math,
-        # other summation order: these agree with the reference to rounding.
-        B, h, k = q.shape[0], L.n_heads, L.d_head
-        padded = any(G.padded for G in L.groups)  # a zero slot at index h*k for padding
-        flat = (lambda a: np.concatenate([a.reshape(B, a.shape[1], h * k),
-                                          np.zeros((B, a.shape[1], 1), a.dtype)], axis=2)) if padded \
-            else (lambda a: a.reshape(B, a.shape[1], h * k))
-        qf, kf, vf = flat(q), flat(keys), flat(vals)
-        future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
-        out = np.zeros((B, nq, L.P.shape[1]), dtype=q.dtype)
-        w_last = np.zeros((B, end, h), dtype=q.dtype)
-        for G in L.groups:
-            qh = np.ascontiguousarray(qf[:, :, G.sel_s].transpose(0, 2, 1, 3))   # (B, H, nq, ks)
-            kh = np.ascontiguousarray(kf[:, :, G.sel_s].transpose(0, 2, 3, 1))   # (B, H, ks, T)
-            vh = np.ascontiguousarray(vf[:, :, G.sel_v].transpose(0, 2, 1, 3))   # (B, H, T, kv)
-            scores = qh @ kh                                                     # (B, H, nq, T)
-            scores /= L.scale
-            np.copyto(scores, -np.inf, where=future)
-            w = _softmax_inplace(scores, axis=-1)
-            z = (w @ vh).transpose(0, 2, 1, 3)                                   # (B, nq, H, kv)
-            out += z.reshape(B, nq, -1) @ G.P
-            w_last[:, :, G.heads] = w[:, :, -1].transpose(0, 2, 1)
-        return out, w_last
-
-    def _mlp_rows(self, L: _Layer, rows: np.ndarray) -> np.ndarray:
-        """relu(x @ M1 + b1) @ M2 on (N, m) inputs (M1's non-zero rows only), in slices.
-
-        numpy multiplies a one-row matrix with gemv, whose sums round differently from
-        gemm's; the reference's MLP sees one row only for a 1-token sequence (handled
-        in _mlp), so a lone row here is doubled to go through gemm as there."""
-        f = L.b1.size
-        out = np.empty((rows.shape[0], L.M2.shape[1]), dtype=self.dtype)
-        step = max(2, int(self.memory_budget // (4 * max(f, 1) * self.dtype.itemsize)))
-        for s in range(0, rows.shape[0], step):
-            x = rows[s:s + step]
-            n_rows = x.shape[0]
-            if n_rows == 1:
-                x = np.repeat(x, 2, axis=0)
-            if x.shape[1] == 0:  # M1 all zero: every unit sees only its bias
-                hid = np.zeros((x.shape[0], f), dtype=self.dtype)
-            elif x.shape[1] == 1:  # one live input: a product, as BLAS's first FMA rounds it
-                hid = x * L.M1[0]
-            else:
-                hid = x @ L.M1
-            hid += L.b1
-            np.maximum(hid, 0, out=hid)
-            out[s:s + step] = (hid @ L.M2)[:n_rows]
-        return out
-
-    def _mlp(self, L: _Layer, lx: np.ndarray, gemv: bool = False) -> np.ndarray:
-        """The MLP on LN'd rows (N, d): zeros dropped, distinct rows only when wide.
-        gemv: the reference ran this MLP on a single row (see _mlp_rows); gemv's sums
-        may pair terms by position, so there M1 keeps its zero rows."""
-        if gemv:  # one (1, d) product per row, as the reference's
-            hid = np.matmul(lx[:, None, :], L.M1_full) + L.b1
-            return (np.matmul(np.maximum(hid, 0), L.M2) + L.b2)[:, 0]
-        xin = np.ascontiguousarray(lx[:, L.mlp_in])
-        if not L.dedup or xin.shape[0] < 2:
-            return self._mlp_rows(L, xin) + L.b2
-        m = xin.shape[1]
-        if m == 0:
-            return np.broadcast_to(self._mlp_rows(L, xin[:1]) + L.b2, lx.shape).copy()
-        keys = xin.view(np.dtype((np.void, m * xin.itemsize))).ravel()
-        uk, inv = np.unique(keys, return_inverse=True)
-        vals = np.empty((uk.size, L.M2.shape[1]), dtype=self.dtype)
-        if L.memo_keys is not None and L.memo_keys.size:
-            pos = np.searchsorted(L.memo_keys, uk)
-            pos_c = np.minimum(pos, L.memo_keys.size - 1)
-            hit = L.memo_keys[pos_c] == uk
-        else:
-            pos_c, hit = None, np.zeros(uk.size, dtype=bool)
-        if hit.any():
-            vals[hit] = L.memo_vals[pos_c[hit]]
-        miss = ~hit
-        if miss.any():
-            new_k = uk[miss]
-            new_v = self._mlp_rows(L, new_k.view(self.dtype).reshape(-1, m))
-            vals[miss] = new_v
-            self._remember(L, new_k, new_v)
-        return vals[inv.ravel()] + L.b2
-
-    @staticmethod
-    def _remember(L: _Layer, keys, vals) -> None:
-        if L.memo_keys is None or L.memo_keys.size + keys.size > MEMO_MAX_ROWS:
-            all_k, all_v = keys, vals
-        else:
-            all_k = np.concatenate([L.memo_keys, keys])
-            all_v = np.concatenate([L.memo_vals, vals])
-        order = np.argsort(all_k, kind="stable")
-        L.memo_keys, L.memo_vals = all_k[order], all_v[order]
-
-    def _layer0_table(self):
-        """Layer 0 sees only tok_emb[t] + pos_emb[p]: its residual rows and LN'd queries,
-        keys and values for every (token, position) pair, computed once (None if too big)."""
-        if self._table is None and self.layers:
-            V, d = self.tok_emb.shape
-            T = self.block
-            L = self.layers[0]
-            if V * T * (3 * L.n_heads * L.d_head + d) * self.dtype.itemsize > self.memory_budget // 4:
-                self._table = False
-            else:
-                x = (self.tok_emb[:, None, :] + self.pos_emb[None, :, :]).reshape(1, V * T, d)
-                q, k, v = self._project(L, layer_norm(x, *L.ln1), False)
-                self._table = (x[0], q[0], k[0], v[0])
-        return self._table or None
-
-    def _embed(self, toks: np.ndarray, pos0: int):
-        """Residual rows (B, n, d) of tokens at positions pos0.., and their table ids."""
-        B, n = toks.shape
-        tab = self._layer0_table()
-        if tab is None:
-            return self.tok_emb[toks] + self.pos_emb[pos0:pos0 + n], None
-        ids = toks * self.block + np.arange(pos0, pos0 + n)
-        return tab[0][ids], ids
-
-    def _forward(self, x: np.ndarray, pos0: int, caches, read_only: bool, stats: Stats | None,
-                 rows: np.ndarray | None, step: int, ids=None) -> np.ndarray:
+    def _forward(self, x: np.ndarray, pos0: int, caches, read_only: bool, stats,
+                 rows: np.ndarray | None, step: int, kid=None) -> np.ndarray:
         """Run new positions pos0..pos0+n of x (B, n, d) through every layer.
 
         read_only: the last layer works only at the last new position (its logits are
-        the only ones read); returns the final residual rows (B, n', d). ids: table
-        ids of the rows (see _embed), so layer 0 gathers instead of computing."""
+        the only ones read); returns the final residual rows (B, n', d). kid: layer 0's
+        table ids of every position so far (B, pos0 + n), when it runs from its tables."""
         last = len(self.layers) - 1
-        one_token = pos0 + x.shape[1] == 1  # the reference's matrices have a single row
+        n = x.shape[1]
+        end = pos0 + n
+        one_token = end == 1  # the reference's matrices have a single row
         for i, L in enumerate(self.layers):
             only_last = read_only and i == last
-            if i == 0 and ids is not None:
-                _, tq, tk, tv = self._table
-                q, k, v = (tq[ids[:, -1:]] if only_last else tq[ids]), tk[ids], tv[ids]
-            else:
+            if i == 0 and kid is not None:
+                qid = kid[:, end - 1:end] if only_last else kid[:, pos0:end]
+                att = layer0_from_table(L, self._table, qid, kid[:, :end], self.exact, stats, rows, step)
+            elif self.exact:
                 q, k, v = self._project(L, layer_norm(x, *L.ln1), only_last)
-            att, w = self._attend(L, q, k, v, *caches[i], pos0)
-            if stats is not None:
-                stats.merge_attention(w, i, L.live_heads, rows, step)
+                cache_k, cache_v = caches[i]
+                cache_k[:, pos0:end] = k
+                cache_v[:, pos0:end] = v
+                att, w = attention(L, q, cache_k[:, :end], cache_v[:, :end], True)
+                if stats is not None:
+                    stats.merge_attention(w, i, L.live_heads, rows, step)
+            else:
+                att, peak = grouped_attention(L, layer_norm(x, *L.ln1), caches[i], pos0, only_last)
+                if stats is not None:
+                    stats.merge_peaks(peak[:, L.live_heads], i, L.live_heads, rows, step)
             x = (x[:, -1:] if only_last else x) + att
             if L.has_mlp:
-                B, n, d = x.shape
-                lx = layer_norm(x, *L.ln2).reshape(B * n, d)
-                x = x + self._mlp(L, lx, gemv=one_token).reshape(B, n, d)
+                B, m, d = x.shape
+                lx = layer_norm(x, *L.ln2).reshape(B * m, d)
+                x = x + L.mlp(lx, gemv=one_token).reshape(B, m, d)
         return x
 
     def _logits(self, x_last: np.ndarray) -> np.ndarray:
         """The reference's einsum('nd,vd->nv', LN_f(x), out_emb), distinct rows only."""
         return np.einsum("bd,vd->bv", layer_norm(x_last, *self.lnf), self.unemb)
 
-    def _new_caches(self, B: int, T: int):
-        return [
-            (np.empty((B, T, L.n_heads, L.d_head), self.dtype), np.empty((B, T, L.n_heads, L.d_head), self.dtype))
-            for L in self.layers
-        ]
+    def _new_caches(self, B: int, T: int, skip_first: bool) -> list:
+        """Per layer, the arrays that keep its keys and values: none for layer 0 when it
+        runs from its tables, (B, T, h, k) keys and values in a one-layer program,
+        per head group (B, H, T, ks) keys and (B, H, T, kv) values otherwise."""
+        new = lambda *shape: np.empty(shape, self.dtype)
+        caches = []
+        for i, L in enumerate(self.layers):
+            if i == 0 and skip_first:
+                caches.append([])
+            elif self.exact:
+                caches.append([new(B, T, L.n_heads, L.d_head), new(B, T, L.n_heads, L.d_head)])
+            else:
+                caches.append([(new(B, G.widths[0], T, G.widths[1]), new(B, G.widths[0], T, G.widths[2]))
+                               for G in L.groups])
+        return caches
+
+    @staticmethod
+    def _keep_rows(caches: list, keep: np.ndarray) -> list:
+        rows = lambda c: tuple(a[keep] for a in c) if isinstance(c, tuple) else c[keep]
+        return [[rows(c) for c in layer] for layer in caches]
+
+    def _embed(self, toks: np.ndarray, pos0: int):
+        """Residual rows (B, n, d) of tokens at positions pos0.., and their table ids (or None)."""
+        tab = self.table()
+        if tab is None:
+            return self.tok_emb[toks] + self.pos_emb[pos0:pos0 + toks.shape[1]], None
+        ids = tab.ids(toks, pos0)
+        return tab.x[ids], ids
 
     # ---- decoding
-    def generate(self, prompts, rule, max_steps: int | None = None,
-                 stats: Stats | None = None) -> list[list[int]]:
+    def generate(self, prompts, rule, max_steps: int | None = None, stats=None) -> list[list[int]]:
         """Greedy continuations, exactly as reference.generate_batch (prefix added here)."""
         with one_blas_thread():
             return self._generate(prompts, rule, max_steps, stats)
@@ -494,31 +216,44 @@ class FastEngine:
             if n == 0 and steps > 0:
                 raise InputError("an empty input needs a start token (the program has no prefix)")
             toks = np.array([seqs[j] for j in idx], dtype=np.int64).reshape(len(idx), n)
-            size = self._chunk_size(n + steps)
-            for s in range(0, len(idx), size):
-                rows = np.asarray(idx[s:s + size])
-                gen = self._generate_group(toks[s:s + size], steps, rule.stop, stats, rows)
-                for j, g in zip(rows, gen):
-                    out[j] = g
+            gen, length = self.generate_tokens(toks, steps, rule.stop, stats, np.asarray(idx))
+            for j, g, m in zip(idx, gen, length):
+                out[j] = g[:m].tolist()
         return out  # type: ignore[return-value]
 
-    def _generate_group(self, toks: np.ndarray, steps: int, stop, stats, rows) -> list[list[int]]:
+    def generate_tokens(self, toks: np.ndarray, steps: int, stop, stats=None, rows=None):
+        """Greedy decoding of equal-length token rows toks (B, n) (prefix included), in
+        chunks: (tokens (B, steps), kept lengths (B,)); a row's tokens from its length on
+        are not generated (the stop token or after). rows: the prompts' indices for stats."""
+        B = toks.shape[0]
+        rows = np.arange(B) if rows is None else rows
+        gen = np.zeros((B, steps), dtype=np.int64)
+        length = np.zeros(B, dtype=np.int64)
+        size = self._chunk_size(toks.shape[1] + steps)
+        with one_blas_thread():
+            for s in range(0, B, size):
+                gen[s:s + size], length[s:s + size] = self._generate_group(
+                    toks[s:s + size], steps, stop, stats, rows[s:s + size])
+        return gen, length
+
+    def _generate_group(self, toks: np.ndarray, steps: int, stop, stats, rows):
         B, n = toks.shape
-        if steps == 0:
-            return [[] for _ in range(B)]
-        caches = self._new_caches(B, n + steps - 1)
-        gen = np.empty((B, steps), dtype=np.int64)
+        gen = np.zeros((B, steps), dtype=np.int64)
         length = np.full(B, steps)      # tokens kept per prompt (cut at the stop token)
-        alive = np.arange(B)            # prompts still decoding (indices into this group)
+        if steps == 0:
+            return gen, length
         x, ids = self._embed(toks, 0)
+        kid = None
+        if ids is not None:             # layer 0 from its tables: remember every position's row id
+            kid = np.empty((B, n + steps - 1), dtype=np.int64)
+            kid[:, :n] = ids
+        caches = self._new_caches(B, n + steps - 1, kid is not None)
+        alive = np.arange(B)            # prompts still decoding (indices into this group)
         pos0 = 0
         for step in range(steps):
-            xl = self._forward(x, pos0, caches, True, stats, rows[alive], step, ids)
+            xl = self._forward(x, pos0, caches, True, stats, rows[alive], step, kid)
             logits = self._logits(xl[:, -1])
-            if not np.all(np.isfinite(logits)):
-                raise NumericError(
-                    "the logits hold NaN or infinity (an overflow in the weights' arithmetic); "
-                    "try --dtype float64 or smaller constants")
+            check_finite(logits)
             if stats is not None:
                 stats.merge_margin(logits, rows[alive], step)
             nxt = self.out_ids[logits.argmax(axis=-1)]
@@ -529,13 +264,16 @@ class FastEngine:
                     length[alive[stopped]] = step
                     keep = ~stopped
                     alive, nxt = alive[keep], nxt[keep]
-                    caches = [(ck[keep], cv[keep]) for ck, cv in caches]
+                    caches = self._keep_rows(caches, keep)
+                    kid = None if kid is None else kid[keep]
                     if alive.size == 0:
                         break
             pos0 += x.shape[1]
             if step + 1 < steps:
                 x, ids = self._embed(nxt[:, None], pos0)
-        return [gen[b, :length[b]].tolist() for b in range(B)]
+                if kid is not None:
+                    kid[:, pos0] = ids[:, 0]
+        return gen, length
 
     def forward_logits(self, tokens_batch) -> np.ndarray:
         """Logits (B, n, vocab) at every position of equal-length token sequences."""
@@ -545,17 +283,17 @@ class FastEngine:
         B, n = toks.shape
         if n > self.block:
             raise InputError(f"the input is {n} tokens long, but the block size is {self.block}")
-        caches = self._new_caches(B, n)
-        x, ids = self._embed(toks, 0)
         with one_blas_thread():
+            x, ids = self._embed(toks, 0)
+            caches = self._new_caches(B, n, ids is not None)
             x = self._forward(x, 0, caches, False, None, None, 0, ids)
         U = np.asarray(self.params.unembedding, dtype=self.dtype)
         return np.einsum("bnd,vd->bnv", layer_norm(x, *self.lnf), U)
 
 
-def generate_batch(params: Params, prompts, rule, max_steps=None, stats: Stats | None = None
-                   ) -> list[list[int]]:
-    """Same contract as reference.generate_batch; `stats` (a Stats) is filled if given."""
+def generate_batch(params: Params, prompts, rule, max_steps=None, stats=None) -> list[list[int]]:
+    """Same contract as reference.generate_batch; `stats` (see the module doc) is told
+    what the read positions saw."""
     return FastEngine(params).generate(prompts, rule, max_steps, stats)
 
 

@@ -5,6 +5,8 @@ What it refuses (each with the file, line and column of the statement):
 - declarations (`param vocab model stream decode spec input`) anywhere but the top level;
 - `import` / `from` anywhere but the top level;
 - `return` outside a `def`;
+- `spec NAME` naming no registered spec (taotp.specs), a `spec expected=F, inputs=D`
+  with a key missing, unknown or twice, and a second `spec`;
 - `let`, `def` and `stream` names that are builtins, weights, or the machine's own
   names (`vocab`, `model`, `token`, `tokens`, `input_len`);
 - a `def` with a parameter named twice;
@@ -19,14 +21,14 @@ from pathlib import Path
 
 from lark import Tree
 
-from ..builtins import load_all
-from ..errors import CompileError, ErrorList
+from ..errors import CompileError, ErrorList, did_you_mean
 from .machine import EMBEDDINGS, LAYER_WEIGHTS
 from .source import SourceFile
 
 DECLARATIONS = {"param_stmt": "param", "vocab_stmt": "vocab", "model_stmt": "model", "stream_stmt": "stream",
                 "decode_stmt": "decode", "spec_stmt": "spec", "input_stmt": "input"}
-MACHINE_NAMES = ("vocab", "model", "token", "tokens", "input_len", "new_head", "new_neurons", "new_slot")
+MACHINE_NAMES = ("vocab", "model", "token", "tokens", "input_len", "new_head", "new_neurons", "new_slot",
+                 "release_slot")
 IMPORTS = ("import_stmt", "from_stmt")
 LIBRARY_TOP = "let, def, import, from, assert, print"
 
@@ -43,16 +45,16 @@ class _Checker:
     def __init__(self, source: SourceFile, library: bool):
         self.source = source
         self.library = library
-        self.builtins = load_all()
         self.problems: list[CompileError] = []
+        self.specs = 0
 
-    def problem(self, node, message: str) -> None:
-        self.problems.append(self.source.error(node, message))
+    def problem(self, node, message: str, hint: str | None = None) -> None:
+        self.problems.append(self.source.error(node, message, hint=hint))
 
     def reserved(self, node, name: str) -> None:
-        if name in self.builtins:
-            self.problem(node, f"'{name}' is a builtin; choose another name")
-        elif name in EMBEDDINGS or name in LAYER_WEIGHTS:
+        # A program's own names may shadow builtins (as in Python): a builtin added to a later
+        # version of taotp never breaks a program that already used its name.
+        if name in EMBEDDINGS or name in LAYER_WEIGHTS:
             self.problem(node, f"'{name}' names a weight; choose another name")
         elif name in MACHINE_NAMES:
             self.problem(node, f"'{name}' is one of the machine's own names; choose another name")
@@ -89,6 +91,8 @@ class _Checker:
                                    "write them in a function the program calls")
         elif kind == "expr_stmt" and node.children[0].data != "call":
             self.dropped_value(node.children[0])
+        if kind == "spec_stmt" and top and not self.library:
+            self.spec(node)
         if kind == "let_stmt":
             self.reserved(node, str(node.children[0]))
         elif kind == "import_stmt":
@@ -121,6 +125,37 @@ class _Checker:
                     self.suite(child.children, top=False, in_def=in_def)
                 elif isinstance(child, Tree) and child.data in ("elif_clause", "else_clause"):
                     self.statement(child, top=False, in_def=in_def)
+
+    def spec(self, node: Tree) -> None:
+        """`spec NAME` names a registered spec; `spec expected=F, inputs=D` gives both keys once."""
+        self.specs += 1
+        if self.specs == 2:
+            self.problem(node, "the program declares its spec twice")
+        first = node.children[0]
+        if not isinstance(first, Tree):
+            from .. import specs
+
+            if str(first) not in specs.REGISTRY:
+                self.problem(first, f"unknown spec '{first}' (registered: {', '.join(specs.names())}; or write "
+                                    f"`spec expected=F, inputs=D` in the program)",
+                             hint=did_you_mean(str(first), specs.REGISTRY))
+            return
+        from ..spec_lang.spec import SPEC_KEYS
+
+        seen, meant = set(), set()
+        for kw in node.children:
+            key = str(kw.children[0])
+            if key not in SPEC_KEYS:
+                hint = did_you_mean(key, SPEC_KEYS)
+                self.problem(kw, f"spec has no setting '{key}' (a spec gives expected=F, inputs=D)", hint=hint)
+                meant.update(k for k in SPEC_KEYS if hint and f"'{k}'" in hint)
+            elif key in seen:
+                self.problem(kw, f"spec gives {key}= twice")
+            seen.add(key)
+        for key in SPEC_KEYS:
+            if key not in seen and key not in meant:
+                self.problem(node, f"spec needs {key}= (spec expected=F, inputs=D: F maps the input's tokens "
+                                   f"to the output's, D describes the inputs)")
 
     def dropped_value(self, expr: Tree) -> None:
         hint = None

@@ -103,7 +103,12 @@ class Evaluator(Interpreter):
         if "steps" in self.machine.decode:
             expr, env, source = self.machine.decode["steps"]
             steps, steps_text = decode_steps(expr, env, source, self.machine, self.ctx), source.text_of(expr)
-        return self.machine.finish(name, self.source.name, self.settings, self.ctx.notes, steps, steps_text)
+        program = self.machine.finish(name, self.source.name, self.settings, self.ctx.notes, steps, steps_text)
+        if self.machine.spec_decl is not None:
+            from ..spec_lang.spec import declare
+
+            program.own_spec = declare(*self.machine.spec_decl, program)
+        return program
 
 
 def decode_steps(expr, env: Env, source: SourceFile, machine: MachineBuilder, ctx: BuiltinContext):

@@ -68,6 +68,7 @@ class UserFunction:
     body: Tree
     closure: Env
     source: SourceFile
+    node: Tree | None = None     # the `def` statement (its text is what a spec keeps, spec_lang/capture.py)
 
 
 class Module:

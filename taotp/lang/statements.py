@@ -12,6 +12,7 @@ import re
 import sys
 
 import numpy as np
+from lark import Tree
 
 from ..errors import ShapeError, did_you_mean
 from ..vocab import Vocab
@@ -23,6 +24,7 @@ from .scope import Env, MachinePart, ReturnSignal, UserFunction
 class Statements:
     def exec(self, node, env: Env):
         self.tick(node)
+        self.machine.here = (self.source, node)
         handler = getattr(self, "stmt_" + node.data, None)
         if handler is None:
             raise self.error(node, f"unsupported statement {node.data}")
@@ -106,7 +108,17 @@ class Statements:
                 self.machine.decode[key] = (self.span(kw), self.eval(kw.children[1], env))
 
     def stmt_spec_stmt(self, node, env):
-        self.machine.spec = str(node.children[0])
+        """`spec NAME` (checks.py knows the name is registered) or `spec expected=F, inputs=D`,
+        whose values spec_lang captures when the program is finished (evaluator.py)."""
+        if isinstance(node.children[0], Tree):
+            from ..spec_lang.spec import spec_arguments
+
+            given = {str(kw.children[0]): (kw, self.eval(kw.children[1], env)) for kw in node.children}
+            fn, domain = spec_arguments(given, lambda kw, msg: self.error(kw, msg))
+            self.machine.spec = f"expected={getattr(fn, 'name', '?')}"
+            self.machine.spec_decl = (fn, domain, self.span(node))
+        else:
+            self.machine.spec = str(node.children[0])
 
     def stmt_input_stmt(self, node, env):
         pattern = self.eval(node.children[0], env)
@@ -180,6 +192,7 @@ class Statements:
             index = self.eval_subscripts(subs, env) if subs is not None else ...
             # the array is fetched after the index: new_head() or new_slot() in it may grow it
             self.write(target, self.machine.weight(name), index, op, value)
+            self.machine.record_write(name, index)
             return
         if scope is None:
             raise self.error(target, f"'{name}' is not defined; bind it first with `let {name} = ...`",
@@ -267,4 +280,4 @@ class Statements:
     def stmt_def_block(self, node, env):
         name, *params, body = node.children
         params = [str(p) for p in params if p is not None]
-        env.vars[str(name)] = UserFunction(str(name), params, body, env, self.source)
+        env.vars[str(name)] = UserFunction(str(name), params, body, env, self.source, node)
