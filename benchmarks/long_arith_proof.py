@@ -6,14 +6,15 @@ and float32.
     python benchmarks/long_arith_proof.py edges          # the edge cases at 10, 20, 40
     python benchmarks/long_arith_proof.py margins        # every n_digits 1..40: samples + edges
     python benchmarks/long_arith_proof.py all
-    python benchmarks/long_arith_proof.py exhaustive --ops unpadded --dtypes float64
+    python benchmarks/long_arith_proof.py exhaustive --ops unpadded --widths 1 2 --jobs 2
 
 Each line: program, n_digits, dtype, inputs, failures, the smallest logit margin (top-1
 minus top-2, over every output token) and the softest attention (the smallest max weight
 of a head), with the seconds it took. Samples come from the spec's sampler
 (taotp/spec_arith.py: uniform pairs and long carry / borrow chains; for long_add_unpadded,
 numbers of every length). Exits 1 on any failure. Use `--ops add`, `--dtypes float32`,
-`--max-n`, `--samples`, `--per-n` to narrow it (`--ops unpadded` for long_add_unpadded).
+`--max-n`, `--samples`, `--per-n`, `--widths` to narrow it (`--ops unpadded` for
+long_add_unpadded); `--jobs` spreads exhaustive and sample checks over processes.
 """
 
 from __future__ import annotations
@@ -96,16 +97,20 @@ def main() -> int:
     ap.add_argument("--max-n", type=int, default=40, help="margins: n_digits 1..max-n (default 40)")
     ap.add_argument("--samples", type=int, default=10_000, help="samples at n_digits = 10 (default 10,000)")
     ap.add_argument("--per-n", type=int, default=300, help="margins: spec samples per n_digits (default 300)")
+    ap.add_argument("--widths", nargs="+", type=int, default=[1, 2, 3],
+                    help="exhaustive: the n_digits to check (default 1 2 3)")
+    ap.add_argument("--jobs", type=int, default=1, help="exhaustive, samples: local processes (default 1)")
     args = ap.parse_args()
     todo = ["exhaustive", "samples", "edges", "margins"] if args.what == "all" else [args.what]
     failed = 0
     for op in args.ops:
         for dtype in args.dtypes:
             if "exhaustive" in todo:
-                for n in (1, 2, 3):
-                    failed += by_check(op, n, dtype, "every input", exhaustive=True)
+                for n in args.widths:
+                    failed += by_check(op, n, dtype, "every input", exhaustive=True, jobs=args.jobs)
             if "samples" in todo:
-                failed += by_check(op, 10, dtype, "spec samples, seed 2025", samples=args.samples, seed=2025)
+                failed += by_check(op, 10, dtype, "spec samples, seed 2025", samples=args.samples, seed=2025,
+                                   jobs=args.jobs)
             if "edges" in todo:
                 for n in (10, 20, 40):
                     failed += by_pairs(op, n, dtype, edge_pairs(n, op), "edge cases")
