@@ -32,6 +32,7 @@ SHIPPED = {
     "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "reverse": {"n": 6},
     "sort_ints": {"lo": -5, "hi": 9, "max_len": 8}, "min_ints": {"lo": -5, "hi": 9, "block": 10},
     "max_ints": {"lo": -5, "hi": 9, "block": 10},
+    "frac_prevs": {"n": 6}, "pair_balance": {"n": 6}, "dyck1": {"n": 8}, "dyck2": {"n": 6},
 }
 
 
