@@ -159,6 +159,7 @@ SHIPPED = {
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
     "length": {}, "hist": {}, "sort_unique": {}, "count_less_freq": {},
+    "frac_prevs": {}, "pair_balance": {}, "dyck1": {}, "dyck2": {},
 }
 
 
