@@ -84,3 +84,12 @@ def did_you_mean(name: str, candidates) -> str | None:
 
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def cut(text: str, limit: int = 80) -> str:
+    """repr(text) for a message, cut to about `limit` characters with the full length said
+    (an error that quotes a 1 MB input quotes its start)."""
+    text = str(text)
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text):,} characters)"

@@ -20,7 +20,7 @@ from .options import dtype_of, dtype_option, json_option, load, program_argument
               help=f"Check every input the spec allows (refused above {EXHAUSTIVE_LIMIT:,}).")
 @click.option("--samples", type=int, default=None, metavar="N",
               help="Check N random inputs (default 1000 when --exhaustive is not given).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed for --samples (>= 0).")
 @click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE,
               show_default=True, help="Engine to check (reference is slow: for debugging).")
 @dtype_option

@@ -25,6 +25,7 @@ from ..values import Record, Slot
 from ..vocab import Vocab
 from .operators import (COMPARE, as_number, binary, comparable, convert_override, describe, is_int, kind,
                         shape_text, show, unescape)
+from .precision import declare_exact
 
 MAX_STEPS = 20_000_000      # statements + expression nodes, against runaway loops
 MAX_CALL_DEPTH = 40  # language calls; each takes ~20 Python frames of the default 1,000
@@ -84,6 +85,8 @@ class Machine:
     decode: dict = field(default_factory=dict)
     spec: str | None = None
     input_patterns: list = field(default_factory=list)
+    exact_in: tuple = ()   # `exact in ...` (lang/precision.py)
+    exact_where: str = ""
 
 
 class Evaluator:
@@ -177,6 +180,7 @@ class Evaluator:
             slots={s.name: (s.start, s.stop) for s in m.slots.values()},
             spec=m.spec, settings=dict(self.settings), source_path=self.filename,
             notes=self.ctx.notes, input_patterns=list(m.input_patterns),
+            exact_in=m.exact_in, exact_where=m.exact_where,
         )
 
     # -- the machine ---------------------------------------------------------------------
@@ -380,6 +384,8 @@ class Evaluator:
         except re.error as e:
             raise self.error(node, f"bad regular expression: {e}") from None
         self.machine.input_patterns.append((pattern, message or f"the input must match {pattern!r}"))
+
+    stmt_exact_stmt = declare_exact  # `exact in float64` (lang/precision.py)
 
     def stmt_assert_stmt(self, node, env):
         cond = self.eval(node.children[0], env)
