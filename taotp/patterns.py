@@ -77,6 +77,9 @@ _state = threading.local()
 def _on_alarm(signum, frame):
     if getattr(_state, "matching", False):
         raise _Interrupted
+    outer = getattr(_state, "outer_handler", None)  # a caller's own alarm, between two matches
+    if callable(outer):
+        outer(signum, frame)
 
 
 def _timer_available() -> bool:
@@ -90,11 +93,11 @@ def guarded():
         yield
         return
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    _state.guarded = True
+    _state.guarded, _state.outer_handler = True, previous
     try:
         yield
     finally:
-        _state.guarded = False
+        _state.guarded, _state.outer_handler = False, None
         signal.signal(signal.SIGALRM, previous)
 
 
