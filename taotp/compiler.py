@@ -6,12 +6,14 @@ ch. 8 literal, and weights written by `taotp compile` (.npz / .json)."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .decoding import DecodeRule
 from .errors import TaotpError, UsageError, did_you_mean
+from .lang.budget import active as active_budget
 from .lang.evaluator import Evaluator
 from .lang.parser import parse
 from .literal import looks_like_literal, params_from_literal, parse_literal
@@ -27,7 +29,12 @@ def compile_source(source: str, filename: str = "<program>", overrides: dict | N
                    base_dir: Path | None = None, progress: bool = True, name: str | None = None) -> Program:
     tree = parse(source, filename)
     evaluator = Evaluator(source, filename, overrides, base_dir=base_dir, progress=progress)
-    return evaluator.run(tree, name or Path(filename).stem)
+    # The compilation's budget is the one builtins and operators charge; numpy's overflow
+    # and NaN are reported after compilation (NaN/inf weights), and any other warning
+    # (a complex number cast to a weight, a deprecation) is an error at its line.
+    with active_budget(evaluator.budget), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return evaluator.run(tree, name or Path(filename).stem)
 
 
 def resolve(ref: str) -> Path:

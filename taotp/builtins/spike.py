@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CompileError
+from ..lang.budget import current as budget
 from ..values import Record
 from . import builtin
 
@@ -71,8 +72,9 @@ def build_spike_mlp(points, values):
     Hidden units 3i..3i+2 form the spike around x_i (width min_sep, height values[i])."""
     x = _as_points(points)
     a = _as_values(values, x.size)
-    sep = min_separation(x)
     m, d = a.shape
+    budget().array((3 * m, d + 2), f"spike_mlp of {m:,} points", ops_per_element=2 + np.log2(max(m, 2)) / d)
+    sep = min_separation(x)
     M1 = np.ones((1, 3 * m)) / sep                                          # (1, 3m)
     b1 = (SPIKE_OFFSETS[None, :] - x[:, None] / sep).reshape(3 * m)         # (3m,)
     M2 = (SPIKE_WEIGHTS[None, :, None] * a[:, None, :]).reshape(3 * m, d)   # (3m, d)

@@ -4,19 +4,26 @@ A vocabulary plus a list adds those tokens (specials such as "<bos>") at the end
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import CompileError
+from ..lang.budget import current as budget
 from ..vocab import Vocab
 from . import builtin
 
 MAX_VOCAB = 1_000_000
+TOKEN_BYTES = 200   # a token string, its tuple slot and its entry in the vocabulary's index
 
 
 @builtin()
 def ints(n):
     """Tokens "0", "1", ..., str(n-1): token i is the integer i. Input is space-separated."""
+    if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) or not float(n).is_integer():
+        raise CompileError(f"ints(n) needs a whole number, got {n!r}")
     n = int(n)
     if not 1 <= n <= MAX_VOCAB:
         raise CompileError(f"ints(n) needs 1 <= n <= {MAX_VOCAB:,}, got {n:,}")
+    budget().reserve(n * TOKEN_BYTES, f"the vocabulary ints({n:,})")
     return Vocab(tuple(str(i) for i in range(n)), mode="words")
 
 
@@ -26,12 +33,18 @@ def chars(text):
     Input text is split into characters."""
     if not isinstance(text, str):
         raise CompileError(f"chars() takes a string, got {type(text).__name__}")
+    budget().work(len(text), "chars()")
     return Vocab(tuple(dict.fromkeys(text)), mode="chars")
 
 
 @builtin()
 def words(tokens):
     """The given tokens (strings without spaces), in order. Input is space-separated."""
+    if not isinstance(tokens, (list, tuple)):
+        raise CompileError(f"words() takes a list of token strings, got {type(tokens).__name__}")
+    if len(tokens) > MAX_VOCAB:
+        raise CompileError(f"words() takes at most {MAX_VOCAB:,} tokens, got {len(tokens):,}")
+    budget().reserve(len(tokens) * TOKEN_BYTES, f"the vocabulary words() of {len(tokens):,} tokens")
     toks = [str(t) for t in tokens]
     bad = [t for t in toks if not t or any(c.isspace() for c in t)]
     if bad:

@@ -8,6 +8,7 @@ a small array language over the builtins registry; nothing reaches Python.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -18,16 +19,16 @@ from lark import Token, Tree
 
 from ..builtins import Builtin, BuiltinContext, load_all
 from ..decoding import DecodeRule
-from ..errors import CompileError, ShapeError, Span, TaotpError, did_you_mean
+from ..errors import CompileError, ShapeError, Span, TaotpError, UsageError, did_you_mean
 from ..params import Layer, Params
 from ..program import Program
 from ..values import Record, Slot
 from ..vocab import Vocab
-from .operators import (COMPARE, as_number, binary, comparable, convert_override, describe, is_int, kind,
-                        shape_text, show, unescape)
+from .operators import (COMPARE, as_number, binary, comparable, convert_override, describe, index_message, is_int,
+                        kind, shape_text, show, unescape)
+from .budget import Budget
 from .precision import declare_exact
 
-MAX_STEPS = 20_000_000      # statements + expression nodes, against runaway loops
 MAX_CALL_DEPTH = 40  # language calls; each takes ~20 Python frames of the default 1,000
 MAX_MODEL_PARAMS = 100_000_000
 LAYER_WEIGHTS = ("Q", "K", "V", "P", "M1", "b1", "M2", "b2")
@@ -99,14 +100,15 @@ class Evaluator:
         self.used_overrides: set[str] = set()
         self.settings: dict = {}
         self.machine = Machine()
-        self.ctx = BuiltinContext(base_dir or Path.cwd(), progress_enabled=progress)
+        self.budget = Budget()  # steps, work and memory of the whole compilation (lang/budget.py)
+        self.ctx = BuiltinContext(base_dir or Path.cwd(), progress_enabled=progress, budget=self.budget,
+                                  given_paths=frozenset(v for v in self.overrides.values() if isinstance(v, str)))
         self.builtins = load_all()
         self.globals = Env()
         self.globals.vars.update(CONSTANTS)
         self.layer_stack: list[int] = []
         self.head_stack: list[int] = []
         self.call_depth = 0
-        self.steps = 0
 
     # -- spans and errors ------------------------------------------------------------
     def span(self, node) -> Span | None:
@@ -121,6 +123,10 @@ class Evaluator:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         width = (end - col) if end else max(1, len(text) - col + 1)
         return Span(self.filename, line, col, text, max(1, width))
+
+    def end_span(self) -> Span:
+        last = max(1, len(self.lines))
+        return Span(self.filename, last, 1, self.lines[last - 1] if self.lines else "", 1)
 
     def text_of(self, node) -> str:
         meta = node.meta
@@ -138,7 +144,7 @@ class Evaluator:
         if isinstance(e, _Return):
             return e
         if isinstance(e, TaotpError):
-            if e.span is None:
+            if e.span is None and getattr(e, "locate", True):  # a --set error is the command line's, not a line's
                 e.span = self.span(node)
             return e
         if isinstance(e, RecursionError):
@@ -146,33 +152,34 @@ class Evaluator:
         return self.error(node, describe(e))
 
     def tick(self, node):
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise self.error(node, f"the program ran more than {MAX_STEPS:,} steps; is a loop too long?")
+        try:
+            self.budget.step()  # lang/budget.py: a BudgetError past the step limit
+        except TaotpError as e:
+            raise self.located(node, e) from None
 
     # -- entry point ---------------------------------------------------------------------
     def run(self, tree: Tree, name: str) -> Program:
+        declared = [str(st.children[0]) for st in tree.children if isinstance(st, Tree) and st.data == "param_stmt"]
+        unknown = sorted(set(self.overrides) - set(declared))
+        if unknown:  # before running: a typo in --set should not wait for a long compilation
+            known = ", ".join(sorted(declared)) or "none"
+            raise UsageError(f"--set {unknown[0]}: {name} has no parameter '{unknown[0]}' (its parameters: {known})",
+                             hint=did_you_mean(unknown[0], declared))
         for stmt in tree.children:
             self.exec(stmt, self.globals, top=True)
-        unused = set(self.overrides) - self.used_overrides
-        if unused:
-            key = sorted(unused)[0]
-            hint = did_you_mean(key, self.settings)
-            known = ", ".join(sorted(self.settings)) or "none"
-            raise CompileError(f"--set {key}: the program has no parameter '{key}' (its parameters: {known})",
-                               hint=hint)
         return self.finish(name)
 
     def finish(self, name: str) -> Program:
         m = self.machine
+        end = self.end_span()  # whole-program errors point at the end of the file
         if m.vocab is None:
-            raise CompileError(f"{self.filename}: the program never declares its vocabulary (`vocab ...`)")
+            raise CompileError("the program ends without declaring its vocabulary (`vocab ...`)", end)
         if m.model is None:
-            raise CompileError(f"{self.filename}: the program never declares its model (`model block=...`)")
+            raise CompileError("the program ends without declaring its model (`model block=...`)", end)
         params = self.ensure_params(None)
         for label, arr in params.to_flat().items():
             if not np.all(np.isfinite(arr)):
-                raise CompileError(f"{self.filename}: {label} holds NaN or infinity after compilation")
+                raise CompileError(f"{label} holds NaN or infinity after compilation", end)
         params.validate()
         rule = self.decode_rule()
         return Program(
@@ -190,20 +197,22 @@ class Evaluator:
             return m.params
         if m.vocab is None:
             raise self.error(node, "declare the vocabulary (`vocab ...`) before writing weights") if node else \
-                CompileError("no vocabulary declared")
+                CompileError("no vocabulary declared", self.end_span())
         if m.model is None:
             raise self.error(node, "declare the model (`model block=...`) before writing weights") if node else \
-                CompileError("no model declared")
+                CompileError("no model declared", self.end_span())
         cfg = m.model
         d_model = cfg.get("d_model")
         slot_total = max((s.stop for s in m.slots.values()), default=0)
         if d_model is None:
             if not m.slots:
                 raise self.error(node, "give the model's width: `model d_model=...` or a `stream` of slots") \
-                    if node else CompileError("no d_model: give `model d_model=...` or a `stream`")
+                    if node else CompileError("the program ends without giving the model's width: "
+                                              "`model d_model=...` or a `stream` of slots", self.end_span())
             d_model = slot_total
         elif slot_total > d_model:
-            raise CompileError(f"the stream's slots need {slot_total} dimensions but model d_model={d_model}")
+            raise CompileError(f"the stream's slots need {slot_total} dimensions but model d_model={d_model}",
+                               self.span(node) if node is not None else self.end_span())
         heads, d_ff = cfg.get("heads", 1), cfg.get("d_ff", 0)
         d_head = cfg.get("d_head", d_model)
         n_layers = cfg.get("layers", 0)
@@ -214,6 +223,7 @@ class Evaluator:
             tok_emb=np.zeros((V, d_model)), pos_emb=np.zeros((B, d_model)),
             layers=[Layer.zeros(heads, d_model, d_head, d_ff) for _ in range(n_layers)],
         )
+        self.budget.hold([m.params.tok_emb, m.params.pos_emb, *(a for L in m.params.layers for a in L.matrices().values())])
         self.globals.vars["model"] = self.model_record()
         return m.params
 
@@ -223,10 +233,23 @@ class Evaluator:
         d, h, k, f = cfg["d_model"], cfg["heads"], cfg["d_head"], cfg["d_ff"]
         per_layer = 4 * h * d * k + 2 * d * f + f + d
         total = (2 * len(self.machine.vocab) + cfg["block"]) * d + n_layers * per_layer
+        if total <= MAX_MODEL_PARAMS:  # the new weights must fit the memory budget with everything else
+            try:
+                self.budget.reserve(8 * (total - self.allocated_params()), f"the model's weights ({total:,} parameters)")
+            except TaotpError as e:
+                raise self.located(node, e) if node is not None else CompileError(e.message, self.end_span(), e.hint) \
+                    from None
         if total > MAX_MODEL_PARAMS:
             raise self.error(node, f"the model would have {total:,} parameters ({n_layers} layer(s)), "
                                    f"more than the limit of {MAX_MODEL_PARAMS:,}") if node is not None else \
-                CompileError(f"the model would have {total:,} parameters, more than the limit of {MAX_MODEL_PARAMS:,}")
+                CompileError(f"the model would have {total:,} parameters, more than the limit of {MAX_MODEL_PARAMS:,}",
+                             self.end_span())
+
+    def allocated_params(self) -> int:
+        p = self.machine.params
+        if p is None:
+            return 0
+        return p.tok_emb.size + p.pos_emb.size + sum(a.size for L in p.layers for a in L.matrices().values())
 
     def model_record(self) -> Record:
         cfg = self.machine.model
@@ -244,6 +267,7 @@ class Evaluator:
             self.check_model_size(node, index + 1)
         while len(params.layers) <= index:
             params.layers.append(Layer.zeros(cfg["heads"], cfg["d_model"], cfg["d_head"], cfg["d_ff"]))
+            self.budget.hold(list(params.layers[-1].matrices().values()))
         return params.layers[index]
 
     def weight(self, node, name: str) -> np.ndarray:
@@ -252,7 +276,8 @@ class Evaluator:
         if name in EMBEDDINGS:
             if name == "out_emb":
                 if params.out_emb is None:
-                    params.out_emb = np.zeros_like(params.tok_emb)
+                    self.budget.reserve(params.tok_emb.nbytes, "out_emb")
+                    params.out_emb = self.budget.hold(np.zeros_like(params.tok_emb))
                 return params.out_emb
             return getattr(params, name)
         if not self.layer_stack:
@@ -297,7 +322,7 @@ class Evaluator:
         value = default
         if name in self.overrides:
             self.used_overrides.add(name)
-            value = convert_override(name, self.overrides[name], default)
+            value = convert_override(name, self.overrides[name], default, program=Path(self.filename).stem)
         self.settings[name] = value
         env.vars[name] = value
 
@@ -333,7 +358,7 @@ class Evaluator:
                 raise self.error(kw, f"model has no setting '{key}' (settings: {', '.join(MODEL_KEYS)})",
                                  hint=did_you_mean(key, MODEL_KEYS))
             if not is_int(value) or int(value) < 0:
-                raise self.error(kw, f"model {key} must be a non-negative integer, got {value!r}")
+                raise self.error(kw, f"model {key} must be a non-negative integer, got {show(value)}")
             cfg[key] = int(value)
         if "block" not in cfg:
             raise self.error(node, "model needs a block size: `model block=...`")
@@ -351,7 +376,7 @@ class Evaluator:
             name = str(name)
             size = self.eval(size_expr, env)
             if not is_int(size) or int(size) < 1:
-                raise self.error(decl, f"slot '{name}' needs a positive integer size, got {size!r}")
+                raise self.error(decl, f"slot '{name}' needs a positive integer size, got {show(size)}")
             if name in self.machine.slots or env.find(name):
                 raise self.error(decl, f"'{name}' is already defined")
             self.check_not_reserved(decl, name)
@@ -379,6 +404,8 @@ class Evaluator:
         message = self.eval(node.children[1], env) if node.children[1] is not None else None
         if not isinstance(pattern, str):
             raise self.error(node, "input matches needs a regular expression string")
+        if message is not None and not isinstance(message, str):
+            raise self.error(node.children[1], f"input matches: the message must be a string, got {kind(message)}")
         try:
             re.compile(pattern)
         except re.error as e:
@@ -391,7 +418,9 @@ class Evaluator:
         cond = self.eval(node.children[0], env)
         if not self.truth(node, cond):
             msg = self.eval(node.children[1], env) if node.children[1] is not None else None
-            raise self.error(node, f"assertion failed: {msg}" if msg else f"assertion failed: {self.text_of(node.children[0])}")
+            shown = msg if isinstance(msg, str) else show(msg)
+            raise self.error(node, f"assertion failed: {shown}" if msg is not None and shown
+                             else f"assertion failed: {self.text_of(node.children[0])}")
 
     def stmt_return_stmt(self, node, env):
         if self.call_depth == 0:
@@ -422,7 +451,8 @@ class Evaluator:
             scope.vars[name] = value
             return
         current = scope.vars[name]
-        arr = np.array(current, dtype=np.float64, copy=True)  # values are immutable: copy on write
+        self.budget.reserve(8 * np.size(current), f"a copy of '{name}'")
+        arr = self.budget.hold(np.array(current, dtype=np.float64, copy=True))  # values are immutable: copy on write
         self.write(target, arr, self.eval_subscripts(subs, env) if subs is not None else ..., op, value)
         scope.vars[name] = arr
 
@@ -430,7 +460,7 @@ class Evaluator:
         try:
             view_shape = np.shape(arr[index])
         except (IndexError, TypeError, ValueError) as e:
-            raise self.error(target, f"bad index for {self.text_of(target)} (shape {shape_text(arr.shape)}): {describe(e)}",
+            raise self.error(target, f"bad index for {self.text_of(target)}: {index_message(e, arr.shape)}",
                              ShapeError) from None
         try:
             val = np.asarray(value, dtype=np.float64)
@@ -531,7 +561,7 @@ class Evaluator:
                 elif isinstance(t, str) and t in vocab.index:
                     out.append(vocab.index[t])
                 else:
-                    raise self.error(kw, f"decode {key}: {t!r} is not a token of the vocabulary {vocab.describe()}")
+                    raise self.error(kw, f"decode {key}: {show(t)} is not a token of the vocabulary {vocab.describe()}")
             return out
 
         stop = ids_of("stop")
@@ -547,6 +577,7 @@ class Evaluator:
                 if not is_int(value):
                     raise self.error(_expr, f"decode steps must be an integer, got {show(value)}")
                 return int(value)
+            steps_fn = functools.lru_cache(maxsize=None)(steps_fn)  # one evaluation per input length
         return DecodeRule(steps=steps_fn, stop=stop[0] if stop else None, prefix=tuple(ids_of("prefix")),
                           steps_text=steps_text)
 
@@ -597,10 +628,10 @@ class Evaluator:
         raise self.error(node, f"unknown name '{name}'", hint=did_you_mean(name, candidates))
 
     def ex_tuple(self, node, env):
-        return tuple(self.eval(c, env) for c in node.children if c is not None)
+        return self.budget.hold(tuple(self.eval(c, env) for c in node.children if c is not None))
 
     def ex_list(self, node, env):
-        return [self.eval(c, env) for c in node.children if c is not None]
+        return self.budget.hold([self.eval(c, env) for c in node.children if c is not None])
 
     def ex_listcomp(self, node, env):
         elem, name, iterable_expr, cond = node.children
@@ -615,7 +646,7 @@ class Evaluator:
             scope.vars[str(name)] = item
             if cond is None or self.truth(cond, self.eval(cond, scope)):
                 out.append(self.eval(elem, scope))
-        return out
+        return self.budget.hold(out)
 
     def ex_ternary(self, node, env):
         a, cond, b = node.children
@@ -643,12 +674,16 @@ class Evaluator:
     def ex_pow_(self, node, env):
         a, _, b = node.children
         base, exponent = as_number(self.eval(a, env)), as_number(self.eval(b, env))
+        self.budget.before_binary("**", base, exponent)
         if isinstance(base, np.ndarray) or isinstance(exponent, np.ndarray):
             with np.errstate(all="ignore"):  # overflow shows up as inf, reported after compilation
                 return np.power(base, exponent)
         if isinstance(base, (int, np.integer)) and isinstance(exponent, (int, np.integer)) and abs(exponent) > 1024:
             return float(base) ** float(exponent)  # not a Python big integer of unbounded size
-        return base ** exponent
+        result = base ** exponent
+        if isinstance(result, complex):  # (-8) ** 0.5: the language has no complex numbers
+            raise self.error(node, f"({show(base)}) ** {show(exponent)} is not a real number")
+        return result
 
     def ex_binop(self, node, env):
         a, op, b = node.children
@@ -699,10 +734,11 @@ class Evaluator:
             obj = np.asarray(obj)
         if not isinstance(obj, np.ndarray):
             raise self.error(node, f"cannot index {kind(obj)}")
+        self.budget.before_index(obj.shape, index)
         try:
-            return obj[index]
+            return self.budget.hold(obj[index])
         except IndexError as e:
-            raise self.error(node, f"{describe(e)} (shape {shape_text(obj.shape)})", ShapeError) from None
+            raise self.error(node, index_message(e, obj.shape), ShapeError) from None
 
     def eval_subscripts(self, subs: Tree, env):
         parts = []
@@ -760,13 +796,15 @@ class Evaluator:
         out = []
         for t in items:
             if not isinstance(t, str) or t not in vocab.index:
-                raise self.error(node, f"{t!r} is not a token of the vocabulary {vocab.describe()}")
+                raise self.error(node, f"{show(t)} is not a token of the vocabulary {vocab.describe()}")
             out.append(vocab.index[t])
         return out[0] if fn == "token" else np.array(out, dtype=np.int64)
 
     def call_builtin(self, node, fn: Builtin, args, kwargs):
         try:
-            return fn.fn(self.ctx, *args, **kwargs) if fn.context else fn.fn(*args, **kwargs)
+            self.budget.before_builtin(fn.name, args, kwargs)  # lang/budget.py
+            result = fn.fn(self.ctx, *args, **kwargs) if fn.context else fn.fn(*args, **kwargs)
+            return self.budget.hold(result)
         except TaotpError as e:
             if e.span is None:
                 e.span = self.span(node)
@@ -777,7 +815,8 @@ class Evaluator:
                 sig = str(inspect.signature(fn.fn)).replace("(ctx, ", "(")
             except (TypeError, ValueError):
                 sig = "(...)"
-            raise self.error(node, f"wrong arguments for {fn.name}{sig}: {describe(e)}") from None
+            why = describe(e).replace(f"{getattr(fn.fn, '__name__', fn.name)}()", f"{fn.name}()")
+            raise self.error(node, f"wrong arguments for {fn.name}{sig}: {why}") from None
         except Exception as e:
             raise self.error(node, f"in {fn.name}(): {describe(e)}") from None
 
