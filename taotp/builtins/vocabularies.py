@@ -7,12 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CompileError
-from ..lang.budget import current as budget
+from ..lang.budget import VOCAB_TOKEN_BYTES as TOKEN_BYTES, current as budget
 from ..vocab import Vocab
 from . import builtin
 
 MAX_VOCAB = 1_000_000
-TOKEN_BYTES = 200   # a token string, its tuple slot and its entry in the vocabulary's index
 
 
 @builtin()

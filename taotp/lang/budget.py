@@ -31,12 +31,14 @@ import numpy as np
 
 from ..errors import CompileError
 from ..values import Record
+from ..vocab import Vocab
 
 DEFAULT_STEPS = 1_000_000            # 16x the largest shipped program; ~3 s of evaluation
 DEFAULT_WORK = 10_000_000_000        # ~10-30 s of numpy
 DEFAULT_BYTES = 384 * 2**20          # live values of one compilation
 TRACK_BYTES = 256                    # smaller values are not worth a registry entry (steps bound them)
 ARRAY_OVERHEAD = 112                 # bytes of an ndarray object besides its data
+VOCAB_TOKEN_BYTES = 200              # a token's string, tuple slot and entry in the vocabulary's index
 ENV = {"steps": "TAOTP_MAX_STEPS", "work": "TAOTP_MAX_WORK", "bytes": "TAOTP_MAX_MEMORY"}
 
 
@@ -240,6 +242,8 @@ def nbytes(value) -> int:
         return len(value) + 49
     if isinstance(value, (list, tuple)):
         return 8 * len(value) + 56
+    if isinstance(value, Vocab):
+        return VOCAB_TOKEN_BYTES * len(value)
     return 0
 
 
