@@ -13,7 +13,7 @@ import numpy as np
 
 from .decoding import DecodeRule
 from .errors import TaotpError, UsageError, did_you_mean
-from .lang.budget import active as active_budget
+from .lang.budget import BudgetError, active as active_budget
 from .lang.evaluator import Evaluator
 from .lang.parser import parse
 from .literal import looks_like_literal, params_from_literal, parse_literal
@@ -149,6 +149,8 @@ def _decode_dict(program: Program) -> dict:
         for n in range(program.params.block_size + 1):
             try:
                 table.append(int(rule.steps(n)))
+            except BudgetError:   # not a property of this length: the rule is too costly to tabulate
+                raise
             except TaotpError:
                 table.append(None)
         d["steps_by_input_len"] = table

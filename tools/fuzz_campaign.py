@@ -61,7 +61,7 @@ def worker(cases: list[dict]) -> None:
         start, cpu = time.perf_counter(), time.process_time()
         rng = random.Random(case["seed"])
         name = case["program"]
-        out = {"id": case["id"], "kind": case["kind"], "program": name}
+        out = {"id": case["id"], "kind": case["kind"], "program": name, "seed": case["seed"]}
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             if case["kind"] == "program":

@@ -63,10 +63,17 @@ def _limit(kind: str, default: float) -> float:
 
 
 def _size(n: float) -> str:
+    if n >= 2**50:
+        return f"{float(n) / 2**30:.3g} GB"
     for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if n >= scale:
             return f"{n / scale:,.1f} {unit}"
     return f"{int(n):,} bytes"
+
+
+def _count(n) -> str:
+    """A count as a message shows it: 1,000,000 - or 1e+300 when it is absurd."""
+    return f"{n:,}" if abs(n) < 10**15 else f"{float(n):.3g}"
 
 
 class Budget:
@@ -123,7 +130,7 @@ class Budget:
         if any(s < 0 for s in dims):
             raise CompileError(f"{what}: shape {dims} has a negative size")
         n = math.prod(dims)
-        self.reserve(n * itemsize, f"{what} of shape {dims} ({n:,} numbers)")
+        self.reserve(n * itemsize, f"{what} of shape {dims} ({_count(n)} numbers)")
         self.work(n * ops_per_element, f"{what} of shape {dims}")
         return dims
 
@@ -176,7 +183,7 @@ class Budget:
                 times = max(0, int(b))
             except (TypeError, ValueError, OverflowError):
                 return
-            self.reserve(len(a) * times + 49, f"repeating a string of {len(a):,} characters {times:,} times")
+            self.reserve(len(a) * times + 49, f"repeating a string of {len(a):,} characters {_count(times)} times")
             self.work(len(a) * times, "string repetition")
         elif isinstance(a, list) and isinstance(b, list):
             self.reserve(8 * (len(a) + len(b)) + 56, "joining two lists")

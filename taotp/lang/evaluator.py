@@ -401,7 +401,7 @@ class Evaluator:
 
     def stmt_input_stmt(self, node, env):
         pattern = self.eval(node.children[0], env)
-        message = self.eval(node.children[1], env) if node.children[1] is not None else None
+        message = self.eval(node.children[1], env) if len(node.children) > 1 else None  # ("," expr)? may be absent
         if not isinstance(pattern, str):
             raise self.error(node, "input matches needs a regular expression string")
         if message is not None and not isinstance(message, str):
@@ -417,7 +417,7 @@ class Evaluator:
     def stmt_assert_stmt(self, node, env):
         cond = self.eval(node.children[0], env)
         if not self.truth(node, cond):
-            msg = self.eval(node.children[1], env) if node.children[1] is not None else None
+            msg = self.eval(node.children[1], env) if len(node.children) > 1 else None
             shown = msg if isinstance(msg, str) else show(msg)
             raise self.error(node, f"assertion failed: {shown}" if msg is not None and shown
                              else f"assertion failed: {self.text_of(node.children[0])}")

@@ -42,7 +42,7 @@ def _binary(op: str, a, b):
         if isinstance(a, str) and isinstance(b, str):
             return a + b
     if op == "*" and isinstance(a, str) and is_int(b):
-        return a * int(b)
+        return a * max(0, int(b)) if a and int(b) > 0 else ""  # (the budget checked the size)
     if isinstance(a, str) or isinstance(b, str):
         raise CompileError(f"cannot apply '{op}' to {kind(a)} and {kind(b)}")
     x, y = as_number(a), as_number(b)
