@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..engine import reference
-from ..errors import CompileError
+from ..errors import CompileError, plain
 from ..lang.budget import current as budget
 from . import builtin
 
@@ -33,16 +33,21 @@ def _int(v, what: str) -> int:
     return int(v)
 
 
-def _show(v) -> str:
-    if isinstance(v, (np.floating, np.integer)):
-        v = v.item()
-    if isinstance(v, np.ndarray):
-        return f"an array of shape {'x'.join(map(str, v.shape)) or 'scalar'}"
-    return repr(v) if isinstance(v, (str, int, float)) else type(v).__name__
+_show = plain
 
 
 def _arr(x):
-    return np.asarray(x, dtype=np.float64) if isinstance(x, (list, tuple)) else np.asarray(x)
+    """A builtin's argument as an array of numbers (lists and integers too large for int64
+    become float64); anything else is a clear error, not one from deep inside numpy."""
+    try:
+        if isinstance(x, (list, tuple)) or (isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 2**63):
+            return np.asarray(x, dtype=np.float64)
+        arr = np.asarray(x)
+    except (TypeError, ValueError, OverflowError):
+        raise CompileError(f"expected numbers, got {_show(x)}") from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
+        raise CompileError(f"expected numbers, got {_show(x)}")
+    return arr
 
 
 # -- creation ------------------------------------------------------------------------

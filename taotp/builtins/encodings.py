@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import CompileError, plain
 from ..lang.budget import current as budget
 from . import builtin
 
@@ -16,7 +16,7 @@ def _count(n, what: str) -> int:
     """A positive whole number of points (a float such as 28.0 is accepted)."""
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, float, np.integer, np.floating)) \
             or not float(n).is_integer():
-        raise CompileError(f"{what} needs a whole number, got {n!r}")
+        raise CompileError(f"{what} needs a whole number, got {plain(n)}")
     if n < 1:
         raise CompileError(f"{what} needs n >= 1, got {int(n)}")
     return int(n)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import CompileError, plain
 from ..lang.budget import current as budget
 from . import builtin
 
@@ -19,13 +19,13 @@ def _int(value, what: str, nonneg: bool = True) -> int:
     """An integer (non-negative unless nonneg=False) from a language value
     (int, integral float or numpy scalar)."""
     if isinstance(value, (bool, np.bool_)):
-        raise CompileError(f"{what} must be an integer, got {value!r}")
+        raise CompileError(f"{what} must be an integer, got {plain(value)}")
     try:
         as_float = float(value)
     except (TypeError, ValueError):
-        raise CompileError(f"{what} must be an integer, got {value!r}") from None
+        raise CompileError(f"{what} must be an integer, got {plain(value)}") from None
     if not np.isfinite(as_float) or as_float != int(as_float):
-        raise CompileError(f"{what} must be an integer, got {value!r}")
+        raise CompileError(f"{what} must be an integer, got {plain(value)}")
     if nonneg and as_float < 0:
         raise CompileError(f"{what} must be non-negative, got {int(as_float)}")
     return int(as_float)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import CompileError, plain
 from ..lang.budget import current as budget
 from ..values import Record
 from . import builtin
@@ -59,7 +59,7 @@ def min_separation(x: np.ndarray) -> float:
     if gaps[k] <= 0:
         i, j = sorted((int(order[k]), int(order[k + 1])))
         raise CompileError(
-            f"spike_mlp: points {i} and {j} are equal ({x[i]!r}); a function on a set needs "
+            f"spike_mlp: points {i} and {j} are equal ({plain(x[i])}); a function on a set needs "
             "distinct points (thm 6.1). Make the MLP's input tell these cases apart."
         )
     return float(gaps[k])

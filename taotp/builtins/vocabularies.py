@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import CompileError, plain
 from ..lang.budget import VOCAB_TOKEN_BYTES as TOKEN_BYTES, current as budget
 from ..vocab import Vocab
 from . import builtin
@@ -18,7 +18,7 @@ MAX_VOCAB = 1_000_000
 def ints(n):
     """Tokens "0", "1", ..., str(n-1): token i is the integer i. Input is space-separated."""
     if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) or not float(n).is_integer():
-        raise CompileError(f"ints(n) needs a whole number, got {n!r}")
+        raise CompileError(f"ints(n) needs a whole number, got {plain(n)}")
     n = int(n)
     if not 1 <= n <= MAX_VOCAB:
         raise CompileError(f"ints(n) needs 1 <= n <= {MAX_VOCAB:,}, got {n:,}")

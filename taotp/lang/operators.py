@@ -105,7 +105,8 @@ def kind(v) -> str:
     if type(v).__name__ == "UserFunction":
         return f"the function {v.name}()"
     return {list: "list", tuple: "tuple", str: "string", int: "integer", float: "number", bool: "boolean",
-            Slot: "slot", Vocab: "vocabulary", range: "range"}.get(type(v), type(v).__name__)
+            Slot: "slot", Vocab: "vocabulary", range: "range",
+            type(None): "nothing (a function without `return`?)"}.get(type(v), type(v).__name__)
 
 
 def shape_text(shape) -> str:
@@ -143,6 +144,8 @@ _NUMPY_INDEX = [
      lambda m: f"{m[2]} indices for an array with {m[1]} axes"),
     (re.compile(r"arrays used as indices must be of integer \(or boolean\) type"),
      lambda m: "indices must be integers (or booleans)"),
+    (re.compile(r"only integers, slices .* are valid indices"),
+     lambda m: "an index must be an integer (of at most 19 digits), a slice, a slot or an array of integers"),
     (re.compile(r"shape mismatch: indexing arrays could not be broadcast together with shapes (.*)"),
      lambda m: f"index arrays of different shapes ({m[1].strip()}) cannot be used together"),
     (re.compile(r"boolean index did not match indexed array along (?:axis|dimension) (\d+); "
