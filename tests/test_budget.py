@@ -71,8 +71,8 @@ def test_one_memory_budget_for_all_values_together(small_memory):
 
 def test_the_model_itself_counts(small_memory):
     with pytest.raises(TaotpError, match="the model's weights .* memory budget"):
-        taotp.compile_source("let big = zeros([1000, 3000])\nvocab ints(3)\nmodel block=3, d_model=3000, d_ff=2000, layers=1\n"
-                             "tok_emb[0, 0] = 1\n", "m.taotp")
+        taotp.compile_source("let big = zeros([1000, 3000])\nvocab ints(3)\n"
+                             "model block=3, d_model=3000, d_ff=2000, layers=1\ntok_emb[0, 0] = 1\n", "m.taotp")
 
 
 def test_lookup_with_a_billion_iterations_is_refused_at_once():

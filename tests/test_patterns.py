@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings

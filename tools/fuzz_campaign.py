@@ -140,7 +140,6 @@ def run_chunk(chunk: list[dict], hang: float, kill_rss: int, out_file) -> None:
     proc.stdin.close()
     pending = {c["id"]: c for c in chunk}
     last, peak = time.perf_counter(), 0
-    buf = ""
     while pending:
         ready, _, _ = select.select([proc.stdout], [], [], 0.2)
         peak = max(peak, rss_of(proc.pid))

@@ -223,7 +223,8 @@ class Evaluator:
             tok_emb=np.zeros((V, d_model)), pos_emb=np.zeros((B, d_model)),
             layers=[Layer.zeros(heads, d_model, d_head, d_ff) for _ in range(n_layers)],
         )
-        self.budget.hold([m.params.tok_emb, m.params.pos_emb, *(a for L in m.params.layers for a in L.matrices().values())])
+        self.budget.hold([m.params.tok_emb, m.params.pos_emb,
+                          *(a for L in m.params.layers for a in L.matrices().values())])
         self.globals.vars["model"] = self.model_record()
         return m.params
 
@@ -235,7 +236,8 @@ class Evaluator:
         total = (2 * len(self.machine.vocab) + cfg["block"]) * d + n_layers * per_layer
         if total <= MAX_MODEL_PARAMS:  # the new weights must fit the memory budget with everything else
             try:
-                self.budget.reserve(8 * (total - self.allocated_params()), f"the model's weights ({total:,} parameters)")
+                self.budget.reserve(8 * (total - self.allocated_params()),
+                                    f"the model's weights ({total:,} parameters)")
             except TaotpError as e:
                 raise self.located(node, e) if node is not None else CompileError(e.message, self.end_span(), e.hint) \
                     from None

@@ -105,9 +105,9 @@ def parse(source: str, filename: str = "<program>") -> Tree:
         raise SyntaxErrorT("unexpected end of file", span_at(source, filename, max(1, source.count("\n")), 1)) from None
     except _IndentError as e:
         cols = [str(level + 1) for level in e.levels]
-        columns = cols[0] if len(cols) == 1 else ", ".join(cols[:-1]) + " and " + cols[-1]
+        columns = f"column {cols[0]}" if len(cols) == 1 else "columns " + ", ".join(cols[:-1]) + " and " + cols[-1]
         raise SyntaxErrorT(f"inconsistent indentation: this line starts at column {e.column}, but the blocks "
-                           f"around it start at column{'s' if len(e.levels) > 1 else ''} {columns}; line it up with one of them",
+                           f"around it start at {columns}; line it up with one of them",
                            span_at(source, filename, e.line, e.column)) from None
     except DedentError as e:  # not expected: _TaotpIndenter reports dedents itself
         raise SyntaxErrorT(f"inconsistent indentation ({e})", span_at(source, filename, 1, 1)) from None
