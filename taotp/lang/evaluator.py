@@ -814,7 +814,8 @@ class Evaluator:
         except TypeError as e:
             import inspect
             try:
-                sig = str(inspect.signature(fn.fn)).replace("(ctx, ", "(")
+                sig = str(inspect.signature(fn.fn).replace(return_annotation=inspect.Signature.empty))
+                sig = sig.replace("(ctx, ", "(").replace("(ctx)", "()")
             except (TypeError, ValueError):
                 sig = "(...)"
             why = describe(e).replace(f"{getattr(fn.fn, '__name__', fn.name)}()", f"{fn.name}()")
