@@ -122,3 +122,9 @@ def test_builtins_called_from_python_still_refuse_absurd_sizes():
     with pytest.raises(TaotpError, match="memory budget"):
         zeros([10**6, 10**6])
     assert zeros([2, 2]).shape == (2, 2)
+
+
+def test_a_million_layers_are_refused_before_any_is_made():
+    with pytest.raises(TaotpError) as e:
+        taotp.compile_source(HEAD + "layer 10**6:\n  V = 0\n", "b.taotp")
+    assert str(e.value).startswith("b.taotp:3:1:") and "1,000,001 layers, more than the limit" in str(e.value)

@@ -33,7 +33,7 @@ from ..errors import CompileError
 from ..values import Record
 from ..vocab import Vocab
 
-DEFAULT_STEPS = 500_000              # 8x the largest shipped program (add_unpadded: 61,000); ~1.5 s
+DEFAULT_STEPS = 250_000              # 4x the largest shipped program (add_unpadded: 61,000); ~0.7 s
 DEFAULT_WORK = 10_000_000_000        # ~10-30 s of numpy
 DEFAULT_BYTES = 384 * 2**20          # live values of one compilation
 TRACK_BYTES = 256                    # smaller values are not worth a registry entry (steps bound them)

@@ -31,6 +31,8 @@ from .precision import declare_exact
 
 MAX_CALL_DEPTH = 40  # language calls; each takes ~20 Python frames of the default 1,000
 MAX_MODEL_PARAMS = 100_000_000
+MAX_LAYERS = 4096
+LAYER_BYTES = 2048           # a layer's objects besides its numbers (8 arrays, 2 layer norms)
 LAYER_WEIGHTS = ("Q", "K", "V", "P", "M1", "b1", "M2", "b2")
 HEAD_WEIGHTS = ("Q", "K", "V", "P")
 EMBEDDINGS = ("tok_emb", "pos_emb", "out_emb")
@@ -229,14 +231,21 @@ class Evaluator:
         return m.params
 
     def check_model_size(self, node, n_layers: int) -> None:
-        """Refuse, before allocating, a model with more parameters than MAX_MODEL_PARAMS."""
+        """Refuse, before allocating, a model with more than MAX_LAYERS layers or MAX_MODEL_PARAMS
+        parameters, or whose weights do not fit the compilation's memory budget."""
+        if n_layers > MAX_LAYERS:
+            raise self.error(node, f"the model would have {n_layers:,} layers, more than the limit of "
+                                   f"{MAX_LAYERS:,}") if node is not None else \
+                CompileError(f"the model would have {n_layers:,} layers, more than the limit of {MAX_LAYERS:,}",
+                             self.end_span())
         cfg = self.machine.model
         d, h, k, f = cfg["d_model"], cfg["heads"], cfg["d_head"], cfg["d_ff"]
         per_layer = 4 * h * d * k + 2 * d * f + f + d
         total = (2 * len(self.machine.vocab) + cfg["block"]) * d + n_layers * per_layer
         if total <= MAX_MODEL_PARAMS:  # the new weights must fit the memory budget with everything else
+            new_layers = n_layers - (len(self.machine.params.layers) if self.machine.params else 0)
             try:
-                self.budget.reserve(8 * (total - self.allocated_params()),
+                self.budget.reserve(8 * (total - self.allocated_params()) + LAYER_BYTES * max(0, new_layers),
                                     f"the model's weights ({total:,} parameters)")
             except TaotpError as e:
                 raise self.located(node, e) if node is not None else CompileError(e.message, self.end_span(), e.hint) \
