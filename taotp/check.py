@@ -23,6 +23,7 @@ import numpy as np
 from . import specs
 from .decoding import numeric_guard, plan_steps
 from .errors import InputError, NumericError, UsageError
+from .patterns import guarded
 from .progress import Progress
 from .strategies import spec_of
 
@@ -179,7 +180,7 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
         if len(result.failures) < show:
             result.failures.append(Failure(text, expected, actual))
 
-    with Progress(total, f"check {program.name}", enabled=progress, unit="inputs") as bar:
+    with Progress(total, f"check {program.name}", enabled=progress, unit="inputs") as bar, guarded():
         done = 0
         while True:
             batch = [t for _, t in zip(range(chunk), texts)]

@@ -16,7 +16,7 @@ from .decoding import DecodeRule, numeric_guard
 from .engine import get_engine
 from .errors import InputError, UsageError
 from .params import Params
-from .patterns import InputPattern
+from .patterns import InputPattern, guarded
 from .vocab import Vocab
 
 DTYPES = ("float64", "float32")
@@ -76,7 +76,8 @@ class Program:
         return self.run_batch([text], **kw)[0]
 
     def run_batch(self, texts: list[str], **kw) -> list[str]:
-        prompts = [self.encode(t) for t in texts]
+        with guarded():  # the input patterns' timer handler, installed once for the batch
+            prompts = [self.encode(t) for t in texts]
         return [self.vocab.decode(ids) for ids in self.generate(prompts, **kw)]
 
     def run_with_cache(self, text: str):
