@@ -69,6 +69,8 @@ def test_one_memory_budget_for_all_values_together(small_memory):
     refused(f"let a = {one}\nlet b = {one}\nlet c = {one}\n", "on top of the 45.8 MB", 5)
     taotp.compile_source(HEAD + f"for i in range(20):\n  let a = {one}\n", "ok.taotp")      # each replaces the last
     taotp.compile_source(HEAD + f"let a = {one}\nlet b = {one}\n", "ok.taotp")
+    # a builtin that hands back its argument does not count it twice
+    taotp.compile_source(HEAD + f"let a = {one}\nfor i in range(50):\n  let b = array(a)\n", "ok.taotp")
 
 
 def test_the_model_itself_counts(small_memory):

@@ -87,6 +87,7 @@ class Budget:
         self.live = 0.0                      # bytes of registered values, dead ones until a sweep
         self._objs: list = []
         self._sizes: list = []
+        self._ids: set[int] = set()          # ids of the held values (each is held once)
         self._swept_at = 0
 
     # -- steps -------------------------------------------------------------------
@@ -142,7 +143,8 @@ class Budget:
                 self.hold(value.get(name))
             return value
         n = nbytes(value)
-        if n >= TRACK_BYTES:
+        if n >= TRACK_BYTES and id(value) not in self._ids:   # (a builtin may return its argument)
+            self._ids.add(id(value))
             self._objs.append(value)
             self._sizes.append(n)
             self.live += n
@@ -156,6 +158,7 @@ class Budget:
         objs, sizes = self._objs, self._sizes
         for i in range(len(objs) - 1, -1, -1):
             if sys.getrefcount(objs[i]) <= 2:       # the list's reference and the argument's
+                self._ids.discard(id(objs[i]))
                 objs[i] = None
                 self.live -= sizes[i]
         keep = [i for i, o in enumerate(objs) if o is not None]
