@@ -34,6 +34,7 @@ class SpecInterpreter(Interpreter):
 
     def __init__(self, ctx: BuiltinContext, source: SourceFile):
         super().__init__(None, ctx, source)
+        self.steps = 0
 
     def tick(self, node):
         self.steps += 1
