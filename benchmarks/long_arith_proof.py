@@ -25,7 +25,8 @@ import taotp
 from taotp import spec_arith, specs
 from taotp.check import check
 from taotp.decoding import numeric_guard
-from taotp.engine.fast import FastEngine, Stats
+from taotp.checking.stats import Stats
+from taotp.engine.fast import FastEngine
 
 PROGRAMS = {"add": "long_add", "sub": "long_sub"}
 DTYPES = {"float64": np.float64, "float32": np.float32}

@@ -67,8 +67,10 @@ class Program:
                      f"with `taotp check {self.name} --dtype {name}` (and the same --set options)")
 
     def generate(self, prompts: list[list[int]], engine: str = "reference", dtype=np.float64,
-                 max_steps: int | None = None) -> list[list[int]]:
-        self.require_precision(dtype)
+                 max_steps: int | None = None, measure: bool = False) -> list[list[int]]:
+        """measure: run even outside the declared precision (`check` measures what happens there)."""
+        if not measure:
+            self.require_precision(dtype)
         params = self.params if np.dtype(dtype) == np.float64 else self.params.astype(dtype)
         with numeric_guard(dtype):
             return get_engine(engine).generate_batch(params, prompts, self.rule, max_steps)

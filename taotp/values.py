@@ -27,7 +27,7 @@ class Record:
     """A read-only bundle of named values, returned by builtins that build several
     arrays at once (e.g. a spike MLP's M1, b1, M2, b2). Fields read as `r.name`."""
 
-    def __init__(self, kind: str, **fields):
+    def __init__(self, kind: str, /, **fields):
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_fields", dict(fields))
 

@@ -29,7 +29,9 @@ SHIPPED = {
     "add_mod": {"n_digits": 1}, "add": {"n_digits": 1}, "add_unpadded": {"n_digits": 1},
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
-    "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2},
+    "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "reverse": {"n": 6},
+    "sort_ints": {"lo": -5, "hi": 9, "max_len": 8}, "min_ints": {"lo": -5, "hi": 9, "block": 10},
+    "max_ints": {"lo": -5, "hi": 9, "block": 10},
 }
 
 

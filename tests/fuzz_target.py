@@ -8,6 +8,7 @@ numeric error, other error, internal error."""
 
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def compile_case(name: str, src: str, folder: Path, quick: bool = False) -> tupl
     except TaotpError as e:
         text = str(e)
         if e.span is not None and text.startswith(f"{path}:{e.span.line}:{e.span.column}:"):
+            return "program error (located)", text
+        # an error inside a standard-library function: at the library's line, then the calls
+        # back to the program's own line ("called from PROGRAM:LINE:COL: ...")
+        if (e.span is not None and text.startswith(f"{e.span.file}:{e.span.line}:{e.span.column}:")
+                and re.search(rf"^  called from {re.escape(str(path))}:\d+:\d+:", text, re.M)):
             return "program error (located)", text
         if isinstance(e, UsageError) and text.startswith("error: --set "):
             return "usage error (--set)", text

@@ -53,6 +53,7 @@ def test_a_chain_of_products_runs_out_of_work(monkeypatch):
     ('let s = "ab"\nfor i in range(40):\n  s = s + s\n', "joining two strings", 5),
     ("let r = ring3d_array(10**9)\n", "ring3d_array", 3),
     ("let m = spike_mlp(arange(10**6), zeros(10**6))\n", "spike_mlp of 1,000,000 points", 3),
+    ("let m = spike_mlp(range(10**8), range(10**8))\n", "spike_mlp()'s result", 3),   # ranges: sized before numpy
     ("let p = list(range(10**8))\n", "list()", 3),
     ("let p = product(range(10**4), range(10**4))\n", "product()", 3),
     ("let v = ints(100000)\nlet w = ints(100000)\nlet x = ints(100000)\nlet y = ints(100000)\n", "vocabulary", 6),

@@ -87,7 +87,9 @@ def test_check_reports_the_claim():
 CLAIMS = [("hello", {}), ("min", {}), ("max", {}), ("sort", {"n": 16}), ("search", {}),
           ("add_digit_mod", {}), ("add_mod", {"n_digits": 1}), ("add_mod", {"n_digits": 2}),
           ("add", {"n_digits": 2}), ("add", {"n_digits": 3}),
-          ("add_unpadded", {"n_digits": 2}), ("add_unpadded", {"n_digits": 3})]
+          ("add_unpadded", {"n_digits": 2}), ("add_unpadded", {"n_digits": 3}),
+          ("long_add", {}), ("long_sub", {}), ("min_ints", {}), ("max_ints", {}), ("sort_ints", {}),
+          ("reverse", {})]
 
 
 @pytest.mark.parametrize("name, sets", CLAIMS, ids=[f"{n}-{'-'.join(map(str, s.values()))}" for n, s in CLAIMS])

@@ -33,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-PROGRAMS = ["hello", "sort", "min", "max", "search", "add", "add_mod", "add_digit_mod", "add_unpadded",
-            "lookup", "lookup_untied"]
+from taotp.resources import shipped_programs  # noqa: E402 (after the tests folder is on the path)
+
+PROGRAMS = shipped_programs()   # every program in programs/ (taotp/resources.py)
 SLOW_SECONDS = 10.0
 BIG_RSS = 1 << 30
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import specs
 from ..check import _inputs as spec_inputs
+from ..decoding import plan_steps
 from ..engine.reference import layer_norm, mlp, self_attention
 from ..errors import TaotpError
 from ..params import Layer, LayerNorm, Params
@@ -117,7 +118,13 @@ def gather_samples(program, n: int, seed: int = 0) -> tuple[Samples | None, str]
         spec = spec_of(program)
         _, texts, mode = spec_inputs(spec, specs.settings_of(program), False, n, seed, n)
         texts = list(texts)
-        prompts = [program.encode(t) for t in texts]
+        prompts = []
+        for t in texts:            # each input checked alone, so a refusal names the input
+            try:
+                prompts.append(program.encode(t))
+                plan_steps(program.rule, len(program.rule.prefix) + len(prompts[-1]), program.params.block_size, None)
+            except TaotpError as e:
+                return None, f"could not run spec samples: the spec's input {t!r}: {e}"
         outs = program.generate(prompts, engine="fast")
     except TaotpError as e:
         return None, f"could not run spec samples: {e}"

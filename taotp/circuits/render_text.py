@@ -70,9 +70,15 @@ def table_lines(t: Table, rule: Rule | None, label: str | None = None) -> list[L
     return lines
 
 
+def layer_shape(n_heads: int, d_head: int, d_ff: int) -> str:
+    """'2 heads of 4, d_ff 8'; a layer without heads says so (its d_head means nothing)."""
+    attention = f"{_plural(n_heads, 'head')} of {d_head}" if n_heads else "no attention"
+    return f"{attention}, d_ff {d_ff}"
+
+
 def header(c: Circuits) -> list[Line]:
     prog, p = c.program, c.program.params
-    each = [f"{_plural(L.n_heads, 'head')} of {L.d_head}, d_ff {L.d_ff}" for L in p.layers]
+    each = [layer_shape(L.n_heads, L.d_head, L.d_ff) for L in p.layers]
     shape = f", {each[0]}" if len(set(each)) == 1 else ""
     slots = "  ".join(f"{k}:{a}-{b}" for k, (a, b) in slot_layout(prog).items())
     sets = ", ".join(f"{k}={v}" for k, v in (prog.settings or {}).items())

@@ -93,7 +93,13 @@ def mlp_words(m: MLPReading, tokens: list[str]) -> str:
                      f"{', ...' if len(counts) > 4 else ''}; {fired} fired {on}")
     if m.neurons is not None:
         n = m.neurons
-        fmt = lambda xs: ", ".join(f"{_q(tokens[t])} x{k}" for t, k in Counter(
-            int(x) for x in xs if x >= 0).most_common(3)) or "nothing"
-        parts.append(f"{_plural(n.units.size, 'neuron')}: read {fmt(n.reads)}; write {fmt(n.writes)}")
+        parts.append(f"{_plural(n.units.size, 'neuron')}: read {_most_common(n.reads, tokens)}; "
+                     f"write {_most_common(n.writes, tokens)}")
     return "; ".join(parts) or "no hidden unit does anything"
+
+
+def _most_common(ids, tokens: list[str], shown: int = 3) -> str:
+    """The tokens most often in `ids` (-1: none), with counts; ", ..." when there are more."""
+    counts = Counter(int(x) for x in ids if x >= 0)
+    text = ", ".join(f"{_q(tokens[t])} x{k}" for t, k in counts.most_common(shown))
+    return (text + (", ..." if len(counts) > shown else "")) or "nothing"

@@ -34,4 +34,8 @@ def command(program, sets, layer, head, samples, seed, as_json, png_dir, html_fi
     from ..circuits import render_html, render_png     # matplotlib is imported only to draw
 
     c = circuits(load(program, sets), layer=layer, head=head, samples=samples, seed=seed)
+    if c.samples is None and c.sample_note.startswith("could not"):
+        # the spec is broken or refuses its own inputs: say so where it is seen, not only in the header
+        click.echo(f"warning: {c.sample_note}\n(sub-layers after layer 0 are read on the embeddings "
+                   f"instead: the direct path)", err=True)
     show(c, as_json, to_json, print_circuits, color, png_dir, html_file, render_png.rendered, render_html.save_html)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import click
+import numpy as np
 
+from .. import layernorm
 from .options import json_option, load, program_argument, set_option
 
 
@@ -26,6 +28,9 @@ def counts(prog) -> dict:
                     "d_ff": same("d_ff") if p.layers else 0, "tied": p.tied}
     if prog.notes.get("spike_mlps"):
         out["spike_mlps"] = prog.notes["spike_mlps"]
+    stream = prog.notes.get("stream", {})
+    out["layer_norm"] = {"embeddings": layernorm.embedding_scales(p), "adds": list(stream.get("adds", [])),
+                         "library": bool(stream.get("library"))}
     return out
 
 
@@ -63,7 +68,16 @@ def table(prog, c: dict) -> str:
         lines.append(f"{name:<{width}}  {fa:>12}  {fb:>12}")
     for mlp in c.get("spike_mlps", []):
         lines.append(f"spike MLP: {mlp['points']:,} points, minimum separation {mlp['min_sep']:.3g} (book §6.3)")
+    lines.append(layernorm.embedding_line(c["layer_norm"]["embeddings"]))
+    lines += layernorm.adds_lines(c["layer_norm"]["adds"])
+    for i, L in enumerate(prog.params.layers):
+        idle = [h for h in range(L.n_heads) if not any(np.any(getattr(L, w)[h]) for w in ("Q", "K", "V", "P"))]
+        if idle:
+            lines.append(f"note: layer {i} head(s) {', '.join(map(str, idle))} all zero "
+                         f"({4 * prog.params.d_model * L.d_head:,} parameters each; a program whose heads come from "
+                         f"new_head declares `model ..., heads=0`)")
     return "\n".join(lines)
+
 
 
 @click.command("params")

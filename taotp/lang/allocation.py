@@ -29,17 +29,43 @@ HEAD_WEIGHTS = ("Q", "K", "V", "P")
 
 
 class Allocation:
-    def new_head(self) -> int:
-        """A fresh (all-zero) head of the current layer: its index."""
+    def new_head(self, k=None) -> int:
+        """A fresh (all-zero) head of the current layer: its index. With k, the head needs
+        k dimensions: a layer whose d_head the program did not give widens to k (every
+        head gains zero columns; queries are scaled so that no score changes)."""
         i, L = self.current_layer("new_head()")
-        h, d, k = L.Q.shape
-        if k == 0:
+        h, d, width = L.Q.shape
+        if k is not None:
+            if not is_int(k) or int(k) < 1:
+                raise CompileError(f"new_head(k) needs a positive integer, got {show(k)}")
+            k = int(k)
+            if k > width or (h == 0 and k != width and i not in self.fixed_d_head):
+                if i in self.fixed_d_head:
+                    raise CompileError(f"new_head({k}): layer {i} has d_head={width}, given by the program; "
+                                       f"give it d_head >= {k}, or leave d_head out so the layer can widen")
+                self._set_d_head(L, k)
+                width = L.d_head
+        if width == 0:
             raise CompileError(f"new_head(): layer {i} has d_head=0; give it d_head >= 1 (`layer {i} d_head=K:`)")
-        self.check_size(d, self.planned_shapes({i: {"heads": h + 1, "d_head": k, "d_ff": L.d_ff}}))
-        self.budget.reserve(8 * 4 * (h + 1) * d * k, f"new_head() in layer {i}")
+        self.check_size(d, self.planned_shapes({i: {"heads": h + 1, "d_head": width, "d_ff": L.d_ff}}))
+        self.budget.reserve(8 * 4 * (h + 1) * d * width, f"new_head() in layer {i}")
         for name in HEAD_WEIGHTS:
-            setattr(L, name, self.budget.hold(np.concatenate([getattr(L, name), np.zeros((1, d, k))], axis=0)))
+            setattr(L, name, self.budget.hold(np.concatenate([getattr(L, name), np.zeros((1, d, width))], axis=0)))
         return h
+
+    def _set_d_head(self, L, k: int) -> None:
+        """d_head -> k (a layer without heads yet takes any k; one with heads only widens):
+        zero columns for every head; Q times sqrt(k / old) keeps every score q.k / sqrt(d_head)."""
+        h, d, old = L.Q.shape
+        self.budget.reserve(8 * 4 * max(h, 1) * d * k, f"widening layer heads to d_head={k}")
+        if h == 0:
+            for name in HEAD_WEIGHTS:
+                setattr(L, name, np.zeros((0, d, k)))   # (empty: nothing to hold)
+            return
+        for name in HEAD_WEIGHTS:
+            setattr(L, name, self.budget.hold(np.concatenate([getattr(L, name), np.zeros((h, d, k - old))], axis=2)))
+        if old:
+            L.Q *= np.sqrt(k / old)
 
     def new_neurons(self, k) -> Slot:
         """k fresh MLP hidden units of the current layer: a range of M1's columns, b1, M2's rows."""
@@ -85,6 +111,7 @@ class Allocation:
                                    f"hold weights written without a slot; declare them with `stream`")
             self.params.pos_emb[:, slot.as_slice()] = padding_block(size)
         self.slots[name] = slot
+        self.library_slots.add(name)
         return slot
 
     def _arrays_by_width_axis(self):
@@ -112,9 +139,10 @@ class Allocation:
 
     def allocation_functions(self) -> dict[str, Builtin]:
         """new_head, new_neurons, new_slot: builtins bound to this machine."""
-        def new_head():
-            """A fresh head of the current layer (inside `layer i:`): its index. `head new_head():` works."""
-            return self.new_head()
+        def new_head(k=None):
+            """A fresh head of the current layer (inside `layer i:`): its index. `head new_head():` works.
+            new_head(k): a head that needs k dimensions (a layer whose d_head the program left out widens)."""
+            return self.new_head(k)
 
         def new_neurons(k):
             """k fresh MLP hidden units of the current layer: a range to index M1's columns, b1, M2's rows."""
@@ -124,7 +152,14 @@ class Allocation:
             """size fresh stream dimensions (a slot), filled with padding_block(size) in pos_emb (§4.1)."""
             return self.new_slot(name, size)
 
-        fns = (new_head, new_neurons, new_slot)
+        def release_slot(slot):
+            """Inside `head h:` (or a layer's MLP): this sublayer returns a new_slot slot to its
+            padding, so a later sublayer may write it again (docs/library.md, the stream model)."""
+            if not isinstance(slot, Slot):
+                raise CompileError(f"release_slot(slot) needs a slot, got {show(slot)}")
+            return self.release_slot(slot, self.site())
+
+        fns = (new_head, new_neurons, new_slot, release_slot)
         return {f.__name__: Builtin(f.__name__, f, False, f.__doc__) for f in fns}
 
     def fill_padding(self) -> None:

@@ -225,7 +225,7 @@ class Budget:
 def _elements(v) -> int:
     if isinstance(v, np.ndarray):
         return v.size
-    if isinstance(v, (list, tuple, str)):
+    if isinstance(v, (list, tuple, str, range)):   # (a range is lazy, but a builtin makes it an array)
         return len(v)
     return 0
 

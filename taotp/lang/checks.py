@@ -23,14 +23,14 @@ from pathlib import Path
 
 from lark import Tree
 
-from ..builtins import load_all
 from ..errors import CompileError, ErrorList, did_you_mean
 from .machine import EMBEDDINGS, LAYER_WEIGHTS
 from .source import SourceFile
 
 DECLARATIONS = {"param_stmt": "param", "vocab_stmt": "vocab", "model_stmt": "model", "stream_stmt": "stream",
                 "decode_stmt": "decode", "spec_stmt": "spec", "input_stmt": "input"}
-MACHINE_NAMES = ("vocab", "model", "token", "tokens", "input_len", "new_head", "new_neurons", "new_slot")
+MACHINE_NAMES = ("vocab", "model", "token", "tokens", "input_len", "new_head", "new_neurons", "new_slot",
+                 "release_slot")
 IMPORTS = ("import_stmt", "from_stmt")
 LIBRARY_TOP = "let, def, import, from, assert, print"
 
@@ -47,7 +47,6 @@ class _Checker:
     def __init__(self, source: SourceFile, library: bool):
         self.source = source
         self.library = library
-        self.builtins = load_all()
         self.problems: list[CompileError] = []
         self.specs = 0
 
@@ -55,9 +54,9 @@ class _Checker:
         self.problems.append(self.source.error(node, message, hint=hint))
 
     def reserved(self, node, name: str) -> None:
-        if name in self.builtins:
-            self.problem(node, f"'{name}' is a builtin; choose another name")
-        elif name in EMBEDDINGS or name in LAYER_WEIGHTS:
+        # A program's own names may shadow builtins (as in Python): a builtin added to a later
+        # version of taotp never breaks a program that already used its name.
+        if name in EMBEDDINGS or name in LAYER_WEIGHTS:
             self.problem(node, f"'{name}' names a weight; choose another name")
         elif name in MACHINE_NAMES:
             self.problem(node, f"'{name}' is one of the machine's own names; choose another name")

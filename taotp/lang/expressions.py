@@ -166,13 +166,17 @@ class Expressions:
                 return obj.get(name)
             raise self.error(node, f"{obj.kind} has no field '{name}' (fields: {', '.join(obj.field_names())})",
                              hint=did_you_mean(name, obj.field_names()))
-        if isinstance(obj, Slot) and name in ("start", "stop", "size"):
+        if isinstance(obj, Slot) and name in ("start", "stop", "size", "name"):
             return getattr(obj, name)
         if isinstance(obj, np.ndarray) and name in ("T", "shape", "size", "ndim"):
             v = getattr(obj, name)
             return list(v) if name == "shape" else v
         if isinstance(obj, Vocab) and name in ("size", "tokens"):
             return len(obj) if name == "size" else list(obj.tokens)
+        if isinstance(obj, Slot):
+            raise self.error(node, f"a slot has no attribute '{name}' (it has start, stop, size, name)",
+                             hint="the standard library's functions take codes (records such as codes.token_code() "
+                                  "returns), whose .slot is the slot")
         raise self.error(node, f"{kind(obj)} has no attribute '{name}'")
 
     def ex_index(self, node, env):
@@ -289,6 +293,7 @@ class Expressions:
         caller = self.source
         self.call_depth += 1
         self.source = fn.source
+        self.machine.calls.append((caller, node))
         try:
             self.exec_suite(fn.body, scope)
         except ReturnSignal as r:
@@ -299,4 +304,5 @@ class Expressions:
         finally:
             self.source = caller
             self.call_depth -= 1
+            self.machine.calls.pop()
         return None

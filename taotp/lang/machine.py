@@ -35,6 +35,7 @@ from ..vocab import Vocab
 from .allocation import Allocation
 from .budget import Budget
 from .operators import is_int, show
+from .writes import StreamLog
 
 MAX_MODEL_PARAMS = 100_000_000
 MAX_LAYERS = 4096
@@ -70,7 +71,7 @@ def check_shape(heads: int, d_head: int | None, where: str) -> None:
                            f"sqrt(0); give d_head >= 1, or heads=0 for a layer without attention")
 
 
-class MachineBuilder(Allocation):
+class MachineBuilder(Allocation, StreamLog):
     def __init__(self, budget: Budget | None = None):
         self.budget = budget if budget is not None else Budget()
         self.vocab: Vocab | None = None
@@ -87,6 +88,9 @@ class MachineBuilder(Allocation):
         self.exact_where: str = ""
         self.layer_stack: list[int] = []
         self.head_stack: list[int] = []
+        self.fixed_d_head: set[int] = set()         # layers whose d_head the program gave
+        self.model_d_head = False                   # the model statement gave d_head
+        self.init_stream_log()
 
     # -- declarations -------------------------------------------------------------------
     def declare_vocab(self, vocab: Vocab) -> None:
@@ -99,6 +103,7 @@ class MachineBuilder(Allocation):
             raise CompileError("the model is declared twice")
         check_shape(config.heads, config.d_head, "model")
         self.config = config
+        self.model_d_head = config.d_head is not None
 
     def slot_end(self) -> int:
         return max((s.stop for s in self.slots.values()), default=0)
@@ -153,9 +158,7 @@ class MachineBuilder(Allocation):
         c, slot_total = self.config, self.slot_end()
         d = c.d_model
         if d is None:
-            if not self.slots:
-                raise CompileError("give the model's width: `model d_model=...` or a `stream` of slots")
-            d = slot_total
+            d = slot_total    # 0 when the slots come later (new_slot grows it); finish refuses 0
         elif slot_total > d:
             raise CompileError(f"the stream's slots need {slot_total} dimensions but model d_model={d}")
         if c.d_head is None:
@@ -202,6 +205,9 @@ class MachineBuilder(Allocation):
     def weight(self, name: str) -> np.ndarray:
         """The array a weight name refers to here (a head's own view inside `head h:`)."""
         params = self.ensure_params()
+        if params.d_model == 0:
+            raise CompileError("the model has no width yet: give `model d_model=...` or a `stream` of slots, "
+                               "or make a slot first (new_slot, or a library code such as codes.token_code())")
         if name in EMBEDDINGS:
             if name == "out_emb" and params.out_emb is None:
                 self.budget.reserve(params.tok_emb.nbytes, "out_emb")
@@ -227,9 +233,15 @@ class MachineBuilder(Allocation):
         L = self.layers.get(index)
         if L is None:
             full = {**self.default_shape(), **shape}
+            if full["heads"] and not full["d_head"] and "d_head" not in shape and not self.model_d_head:
+                raise CompileError(f"layer {index} has {full['heads']} head(s) of d_head = d_model, which is 0 here "
+                                   f"(the slots come later); declare `model ..., heads=0` (library heads come "
+                                   f"from new_head(k)) or give d_head")
             check_shape(full["heads"], full["d_head"], f"layer {index}")
             self.check_size(params.d_model, self.planned_shapes({index: full}))
             self.layers[index] = self.new_layer(full, params.d_model)
+            if "d_head" in shape or self.model_d_head:
+                self.fixed_d_head.add(index)
         else:
             have = {"heads": L.n_heads, "d_head": L.d_head, "d_ff": L.d_ff}
             for key, value in shape.items():
@@ -318,6 +330,9 @@ class MachineBuilder(Allocation):
             raise CompileError("the program ends without giving the model's width: `model d_model=...` "
                                "or a `stream` of slots")
         params = self.ensure_params()
+        if params.d_model == 0:
+            raise CompileError(f"the model has no width: give `model d_model=...`, a `stream` of "
+                               f"slots, or make slots with new_slot (a library code such as codes.token_code())")
         shapes = self.planned_shapes()
         self.check_size(params.d_model, shapes)
         params.layers = [self.layers[i] if i in self.layers else self.new_layer(s, params.d_model)
@@ -326,6 +341,7 @@ class MachineBuilder(Allocation):
             if not np.all(np.isfinite(arr)):
                 raise CompileError(f"{label} holds NaN or infinity after compilation")
         params.validate()
+        notes = {**notes, "stream": self.stream_notes()}
         return Program(
             name=name, params=params, vocab=self.vocab, rule=self.decode_rule(steps, steps_text),
             slots={s.name: (s.start, s.stop) for s in self.slots.values()},

@@ -51,8 +51,7 @@ class ModuleLoader:
         source = SourceFile(display, text, folder=path.parent, path=path)
         self.chain.append((path, display))
         try:
-            tree = parse(text, display)
-            check_file(tree, source, library=True)
+            tree = checked_tree(text, display, source)
             env = interp.run_module(tree, source)
         except TaotpError as e:
             e.add_frame("imported from", importer.span(stmt))
@@ -98,6 +97,22 @@ class ModuleLoader:
         return path.resolve(), display, Path(written).stem
 
 
+_TREES: dict[tuple[str, str], Tree] = {}   # (name, text) -> the parsed, checked tree of a library file
+
+
+def checked_tree(text: str, display: str, source: SourceFile) -> Tree:
+    """A library file's syntax tree, parsed and checked once per process (every program
+    that imports `codes` would otherwise parse it again); running it is never cached."""
+    key = (display, text)
+    if key not in _TREES:
+        tree = parse(text, display)
+        check_file(tree, source, library=True)
+        if len(_TREES) > 64:
+            _TREES.clear()
+        _TREES[key] = tree
+    return _TREES[key]
+
+
 def unquote(literal: str) -> str:
     """A STRING token's text without its quotes (import paths take no escapes)."""
     return literal[1:-1]
@@ -105,15 +120,15 @@ def unquote(literal: str) -> str:
 
 def library_index() -> dict[str, dict]:
     """The standard library, for `taotp builtins`: per module its doc (the file's opening
-    comment) and its functions, each with its parameters and doc (the comment lines
-    right above its `def`)."""
+    comment) and its functions (not those named _like_this: helpers), each with its
+    parameters and doc (the comment lines right above its `def`)."""
     out = {}
     for name in stdlib_modules():
         text = (stdlib_dir() / f"{name}.taotp").read_text(encoding="utf-8")
         lines = text.splitlines()
         functions = {}
         for stmt in parse(text, f"<stdlib>/{name}.taotp").children:
-            if isinstance(stmt, Tree) and stmt.data == "def_block":
+            if isinstance(stmt, Tree) and stmt.data == "def_block" and not str(stmt.children[0]).startswith("_"):
                 fn, *params, _ = stmt.children
                 functions[str(fn)] = {"params": [str(p) for p in params if p is not None],
                                       "doc": _comment_above(lines, stmt.meta.line - 1)}

@@ -26,6 +26,7 @@ from .scope import Env, MachinePart, ReturnSignal, UserFunction
 class Statements:
     def exec(self, node, env: Env):
         self.tick(node)
+        self.machine.here = (self.source, node)
         handler = getattr(self, "stmt_" + node.data, None)
         if handler is None:
             raise self.error(node, f"unsupported statement {node.data}")
@@ -199,6 +200,7 @@ class Statements:
             index = self.eval_subscripts(subs, env) if subs is not None else ...
             # the array is fetched after the index: new_head() or new_slot() in it may grow it
             self.write(target, self.machine.weight(name), index, op, value)
+            self.machine.record_write(name, index)
             return
         if scope is None:
             raise self.error(target, f"'{name}' is not defined; bind it first with `let {name} = ...`",

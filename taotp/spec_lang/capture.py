@@ -30,12 +30,12 @@ import numpy as np
 from lark import Token
 
 from ..builtins import Builtin
-from ..errors import CompileError, Span
+from ..errors import CompileError, Span, did_you_mean
 from ..lang.scope import MachinePart, Module, UserFunction
 from ..lang.source import SourceFile
 from ..vocab import Vocab
 from .domain import Domain
-from .names import machine_statements, read_names, rebound_outside
+from .names import machine_statements, own_names, read_names, rebound_outside
 from .restore import FORMAT
 
 RUNTIME_NAMES = ("vocab", "token", "tokens")   # machine names a spec's runtime provides
@@ -79,7 +79,10 @@ class Capture:
         for name, node, attrs in read_names(fn.node):
             scope = fn.closure.find(name)
             if scope is None:
-                continue                       # unknown here: the call fails with its line, as when compiling
+                # the spec runs over the same builtins and these bindings, as they are now:
+                # a name unknown at the end of compilation stays unknown when checking
+                raise fn.source.error(node, f"unknown name '{name}' in {fn.name}(), a function of the spec",
+                                      hint=did_you_mean(name, fn.closure.names() | own_names(fn.node)[0]))
             value = scope.vars[name]
             if scope.parent is None:           # the base environment: builtins, constants, the machine
                 if isinstance(value, MachinePart) and name not in RUNTIME_NAMES:
@@ -107,8 +110,11 @@ class Capture:
             self.bindings.append({"name": name, "module": {}})
         entry = next(b for b in self.bindings if b["name"] == name)
         for attr in attrs:
-            if attr in entry["module"] or not module.has(attr):
-                continue                       # an unknown attribute fails with its line when called
+            if not module.has(attr):
+                raise fn.source.error(node, f"module '{module.name}' has no '{attr}' (read in {fn.name}(), "
+                                            f"a function of the spec)", hint=did_you_mean(attr, module.names()))
+            if attr in entry["module"]:
+                continue
             value = module.get(attr)
             if isinstance(value, (UserFunction, Builtin)):
                 entry["module"][attr] = self.function(value)

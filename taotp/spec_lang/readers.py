@@ -25,12 +25,19 @@ from .domain import Domain, Filter, Fixed, Integers, Lists, Map, OneOf, Seq, Tup
 
 MAX_TRIES = 1000            # a filter's sampler gives up after this many refusals in a row
 MATERIALISE = 1_000_000     # unique lists draw from the element's values listed, up to this many
+TOO_MANY = 10**300 + 1      # size() saturates here: more values than anyone can count (or print as a float)
 
 
 # -- size ------------------------------------------------------------------------------
 
 def size(d: Domain) -> tuple[int, bool]:
-    """(how many values the enumeration walks, whether that is exact)."""
+    """(how many values the enumeration walks, whether that is exact); TOO_MANY stands
+    for any count at least that large (lists(d, 1, 10**9) is counted in a few steps)."""
+    n, exact = _size(d)
+    return min(n, TOO_MANY), exact
+
+
+def _size(d: Domain) -> tuple[int, bool]:
     if isinstance(d, Fixed):
         return 1, True
     if isinstance(d, OneOf):
@@ -47,14 +54,41 @@ def size(d: Domain) -> tuple[int, bool]:
         if d.unique:
             known = distinct_count(d.element)
             n, exact = (known, True) if known is not None else (size(d.element)[0], False)
-            return sum(math.perm(n, k) for k in range(d.min, d.max + 1)), exact
+            return count_lists(n, d.min, d.max, unique=True), exact
         n, exact = size(d.element)
-        return sum(n ** k for k in range(d.min, d.max + 1)), exact
+        return count_lists(n, d.min, d.max), exact
     if isinstance(d, Map):
         return size(d.base)
     if isinstance(d, Filter):
         return size(d.base)[0], False
     raise TypeError(d)
+
+
+def count_lists(n: int, lo: int, hi: int, unique: bool = False) -> int:
+    """How many lists of lo..hi values from n (all different if unique): the sum over
+    lengths k of n**k (or n!/(n-k)!), stopped once it passes TOO_MANY."""
+    if lo > hi:
+        return 0
+    if n >= TOO_MANY:
+        return TOO_MANY if hi >= 1 else int(lo == 0)
+    if unique:
+        hi = min(hi, n)                       # no list of more than n different values
+        if lo > hi:
+            return 0
+    elif n <= 1:
+        return (hi - lo + 1) if n == 1 else int(lo == 0)
+    # the first term's size in bits, from logarithms: n ** lo itself may be billions of digits
+    bits = (math.lgamma(n + 1) - math.lgamma(n - lo + 1)) / math.log(2) if unique else lo * math.log2(n)
+    if bits > TOO_MANY.bit_length():
+        return TOO_MANY
+    total = 0
+    term = math.perm(n, lo) if unique else n ** lo
+    for k in range(lo, hi + 1):
+        total += term
+        if total >= TOO_MANY:
+            return TOO_MANY
+        term = term * (n - k) if unique else term * n
+    return total
 
 
 def distinct_count(d: Domain) -> int | None:
@@ -68,7 +102,7 @@ def distinct_count(d: Domain) -> int | None:
         return None if None in counts else math.prod(counts)
     if isinstance(d, Lists) and not d.unique:
         n = distinct_count(d.element)
-        return None if n is None else sum(n ** k for k in range(d.min, d.max + 1))
+        return None if n is None else count_lists(n, d.min, d.max)
     return None
 
 

@@ -29,11 +29,20 @@ from .domain import brief, function_name
 CALL_STEPS = 2_000_000      # statements and expression nodes of one call (one input)
 
 
+class _NoMachine:
+    """What the interpreter records about the machine while a spec's function runs: the
+    statement being run and the calls in progress (for messages); there are no weights."""
+
+    def __init__(self):
+        self.here = None
+        self.calls: list = []
+
+
 class SpecInterpreter(Interpreter):
     """The language's interpreter without a machine, counting steps per call."""
 
     def __init__(self, ctx: BuiltinContext, source: SourceFile):
-        super().__init__(None, ctx, source)
+        super().__init__(_NoMachine(), ctx, source)
         self.steps = 0
 
     def tick(self, node):

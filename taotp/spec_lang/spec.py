@@ -21,10 +21,11 @@ from ..specs import Spec
 from . import readers
 from .capture import capture
 from .restore import check_data, rebuild, spec_span
-from .domain import Domain, brief, describe, function_name
+from .domain import Domain, Lists, brief, describe, function_name, walk
 from .runtime import SpecRuntime
 
 MEMO = 100_000   # references remembered per spec (samples repeat inputs; exhaustive runs do not)
+MAX_LIST = 100_000   # the longest list a lists() domain may hold (a sampler draws each value in Python)
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,21 @@ def build(data: dict, program, origin: str) -> LanguageSpec:
         description=f"expected={function_name(fn)}, inputs={describe(domain)}", complete=True, source=data)
 
 
+def check_lengths(domain: Domain, rt: SpecRuntime, block: int) -> None:
+    """Refuse to sample lists() too long to draw: the sampler builds each list it draws
+    value by value, and an input longer than the block is refused by the program anyway.
+    (--exhaustive has its own limit; Hypothesis draws short lists whatever the maximum.)"""
+    for d in walk(domain):
+        if isinstance(d, Lists) and d.max > MAX_LIST:
+            raise rt.error(f"{describe(d)}: lists of up to {d.max:,} values cannot be drawn (at most "
+                           f"{MAX_LIST:,}); the program's block holds {block:,} tokens")
+
+
 class _Reader:
     def __init__(self, rt: SpecRuntime, fn, domain: Domain, program):
         self.rt, self.fn, self.domain = rt, fn, domain
         self.vocab = program.vocab
+        self.block = program.params.block_size
         self.index = program.vocab.index
         self.sep = "" if program.vocab.mode == "chars" else " "
         stop = program.rule.stop
@@ -86,10 +98,11 @@ class _Reader:
         for t in items:
             tok = _token(t)
             if tok is None or tok not in self.index:
-                what = "not a token of the vocabulary" if tok is not None else "not a token (a string or an integer)"
+                what = (f"not a token of the vocabulary {self.vocab.describe(12)}" if tok is not None
+                        else "not a token (a string or an integer)")
                 raise self.rt.error(
-                    f"the spec's inputs gave {brief(value)}, whose item {brief(t)} is {what} "
-                    f"{self.vocab.describe(12)}; a domain's values must end as lists of tokens or input texts")
+                    f"the spec's inputs gave {brief(value)}, whose item {brief(t)} is {what}; "
+                    f"a domain's values must end as lists of tokens or input texts")
             toks.append(tok)
         return self.sep.join(toks)
 
@@ -102,11 +115,13 @@ class _Reader:
             raise self.rt.error(f"the spec's inputs have no value: every one was refused by a filter "
                                 f"({describe(self.domain)})")
 
-    def size(self, settings) -> int:
-        return readers.size(self.domain)[0]
+    def size(self, settings) -> int | None:
+        n = readers.size(self.domain)[0]
+        return None if n >= readers.TOO_MANY else n     # None: too many to enumerate
 
     def sample(self, settings, rng) -> str:
         if self._sampler is None:
+            check_lengths(self.domain, self.rt, self.block)
             self._sampler = readers.sampler(self.domain, self.rt)
         return self.text(self._sampler(rng))
 
