@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 import taotp
-from taotp.resources import programs_dir
 from taotp.check import check, format_result
 from taotp.cli import main
 from taotp.compiler import save_weights
 from taotp.errors import TaotpError, UsageError
+from taotp.resources import programs_dir
 
 HEAD = "vocab ints(4)\nmodel block=4, d_model=3\n"
 
