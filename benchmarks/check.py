@@ -4,6 +4,8 @@
     python benchmarks/check.py --case add --jobs 1,2 --dask 1,2
     python benchmarks/check.py --case long_add          # 4-digit long_add, every sum, --jobs 2 (when shipped)
     python benchmarks/check.py --case lookup1000        # compiling LOOKUP TABLE on 1,000 random entries
+    python benchmarks/check.py --case long_add --jobs 2 --fraction 0.01   # the first 1% of 10^8 sums,
+                                                        # and the whole run extrapolated from it
 
 For each case, in one run: the reference engine (the book's decode, BLAS pinned to one
 thread) on --ref-n inputs spread over the case's inputs, then `check` (the fast engine
@@ -18,6 +20,7 @@ before and after; repeat runs (--repeat) and read the spread. Nothing here is as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import resource
@@ -31,6 +34,7 @@ import numpy as np
 import taotp
 from taotp import specs
 from taotp.blas import one_blas_thread
+from taotp import check as check_module
 from taotp.check import check
 from taotp.engine import reference
 
@@ -65,38 +69,65 @@ def reference_per_case(prog, texts) -> float:
         return (time.perf_counter() - t) / len(texts)
 
 
-def inputs_of(prog, kw, n: int, seed: int) -> list[str]:
-    """n of the case's inputs: spread evenly over an exhaustive space, else samples."""
+def inputs_of(prog, kw, n: int, seed: int, fraction: float = 1.0) -> list[str]:
+    """n of the case's inputs: spread evenly over an exhaustive space (over its first
+    `fraction`, the part that is checked), else samples."""
     s = specs.settings_of(prog)
     spec = specs.get(prog.spec)
     if kw.get("exhaustive"):
-        size = spec.space_size(s)
+        size = max(1, int(spec.space_size(s) * min(1.0, fraction)))
         step = max(1, size // n)
         return list(itertools.islice(spec.enumerate(s), 0, None, step))[:n]
     rng = np.random.default_rng(seed)
     return [spec.sample(s, rng) for _ in range(n)]
 
 
-def line(label, total, wall, cpu, ref):
+def line(label, total, wall, cpu, ref, fraction=1.0):
     per = wall / total
     print(f"  {label:28s} {total:>11,} inputs {wall:9.2f} s wall {cpu:9.2f} s cpu "
           f"{per * 1e6:10.2f} us/case {ref / per:9,.0f}x the reference", flush=True)
+    if fraction < 1:
+        print(f"  {'':28s} extrapolated to all {total / fraction:,.0f} inputs (not run): "
+              f"{wall / fraction:,.0f} s wall, {cpu / fraction:,.0f} s cpu", flush=True)
 
 
-def bench(case, jobs_list, dask_list, ref_n, seed):
+@contextlib.contextmanager
+def first_fraction(fraction: float):
+    """An exhaustive check runs only the first `fraction` of the enumeration (the same
+    inputs in the same order as the whole run would start with)."""
+    if fraction >= 1:
+        yield
+        return
+    original = check_module._inputs
+
+    def part(spec, settings, exhaustive, samples, seed, limit):
+        total, texts, mode = original(spec, settings, exhaustive, samples, seed, limit)
+        n = max(1, int(total * fraction))
+        return n, itertools.islice(texts, n), mode
+
+    check_module._inputs = part
+    try:
+        yield
+    finally:
+        check_module._inputs = original
+
+
+def bench(case, jobs_list, dask_list, ref_n, seed, fraction=1.0):
     name, sets, kw = CASES[case]
     if not (ROOT / "programs" / f"{name}.taotp").exists():
         print(f"\n{case}: programs/{name}.taotp is not shipped yet (skipped)")
         return
     prog = taotp.load_program(name, sets, progress=False)
     print(f"\n{case}: {name} {sets or ''} {kw}   load average {load()}")
-    ref = reference_per_case(prog, inputs_of(prog, kw, ref_n, seed))
+    ref = reference_per_case(prog, inputs_of(prog, kw, ref_n, seed, fraction))
     print(f"  {'reference (1 BLAS thread)':28s} {ref_n:>11,} inputs {ref * ref_n:9.2f} s wall "
           f"{'':>15} {ref * 1e6:10.2f} us/case", flush=True)
     for jobs in jobs_list:
+        frac = fraction if kw.get("exhaustive") else 1.0
         c, t = cpu_seconds(), time.perf_counter()
-        r = check(prog, progress=False, jobs=jobs, seed=seed, **kw)
-        line(f"check --jobs {jobs}", r.total, time.perf_counter() - t, cpu_seconds() - c, ref)
+        with first_fraction(frac):
+            r = check(prog, progress=False, jobs=jobs, seed=seed, **kw)
+        line(f"check --jobs {jobs}", r.total, time.perf_counter() - t, cpu_seconds() - c, ref, frac)
         if not r.ok:
             print(f"    {r.failed:,} FAILED")
     for workers in dask_list:
@@ -139,6 +170,9 @@ def main():
     ap.add_argument("--ref-n", type=int, default=100, help="inputs the reference engine runs (default 100)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fraction", type=float, default=1.0,
+                    help="exhaustive cases: check only the first FRACTION of the inputs and "
+                         "extrapolate the whole run's time (printed as such)")
     a = ap.parse_args()
     ints = lambda text: [int(x) for x in text.split(",") if x]
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cpus")
@@ -147,7 +181,7 @@ def main():
             if case == "lookup1000":
                 bench_lookup(a.seed)
             else:
-                bench(case, ints(a.jobs), ints(a.dask), a.ref_n, a.seed)
+                bench(case, ints(a.jobs), ints(a.dask), a.ref_n, a.seed, a.fraction)
 
 
 if __name__ == "__main__":

@@ -208,28 +208,39 @@ def _search_occurrences(toks: list, m: int) -> list[int]:
     """Start indices of every earlier occurrence of the last m tokens."""
     t = len(toks)
     q = toks[t - m:]
-    return [i for i in range(0, t - m) if toks[i:i + m] == q]
+    first = q[0] if m else None
+    return [i for i in range(0, t - m) if (not m or toks[i] == first) and toks[i:i + m] == q]
+
+
+def _search_found(toks: list, m: int) -> int | None:
+    """Where the one earlier occurrence of the query starts, if the input is valid (book
+    ch. 4): the query occurs exactly once earlier, and that occurrence (with the token
+    after it) ends before the final occurrence begins. Position j < m has fewer than m
+    tokens before it; the construction's relative attention then reads the first token
+    in their place, so the query must not match such a padded window either."""
+    occ = _search_occurrences(toks, m)
+    if len(occ) != 1 or occ[0] > len(toks) - 2 * m:
+        return None
+    q = toks[len(toks) - m:]
+    if m and toks and q[0] != toks[0]:   # every padded window starts with the first token
+        return occ[0]
+    if any([toks[max(0, x)] for x in range(j - m, j)] == q for j in range(min(m, len(toks)))):
+        return None
+    return occ[0]
 
 
 def _search_valid(toks: list, m: int) -> bool:
-    """Book ch. 4: the query occurs exactly once earlier, and that occurrence (with the
-    token after it) ends before the final occurrence begins. Position j < m has fewer
-    than m tokens before it; the construction's relative attention then reads the first
-    token in their place, so the query must not match such a padded window either."""
-    occ = _search_occurrences(toks, m)
-    if len(occ) != 1 or occ[0] > len(toks) - 2 * m:
-        return False
-    q = toks[len(toks) - m:]
-    return not any([toks[max(0, x)] for x in range(j - m, j)] == q for j in range(min(m, len(toks))))
+    return _search_found(toks, m) is not None
 
 
 def _search_reference(s, text):
     toks = _split(s, text)
     m = _int(s, "prefix_len")
-    if not _search_valid(toks, m):
+    at = _search_found(toks, m)
+    if at is None:
         raise UsageError(f"search input {text!r}: the last {m} tokens must occur exactly once earlier, "
                          f"not overlapping their last occurrence")
-    return toks[_search_occurrences(toks, m)[0] + m]
+    return toks[at + m]
 
 
 def _search_len_range(s):
@@ -237,13 +248,14 @@ def _search_len_range(s):
     return 2 * m + 1, max(2 * m + 1, s.get("input_room", _int(s, "block")))
 
 
-def _search_build(s, choose_len, choose_tok, choose_pos, tries=100):
+def _search_build(s, choose_len, choose_toks, choose_pos, tries=100):
+    """choose_toks(k): k token indices (one draw each, in order)."""
     m = _int(s, "prefix_len")
     vocab = s["tokens"]
     for _ in range(tries):
         L = choose_len()
-        body = [vocab[choose_tok()] for _ in range(L - m)]
-        q = [vocab[choose_tok()] for _ in range(m)]
+        body = [vocab[i] for i in choose_toks(L - m)]
+        q = [vocab[i] for i in choose_toks(m)]
         i = choose_pos(L - 2 * m)          # earlier occurrence at i..i+m-1, then a following token
         body[i:i + m] = q
         toks = body + q
@@ -256,7 +268,8 @@ def _search_build(s, choose_len, choose_tok, choose_pos, tries=100):
 def _search_sample(s, rng):
     lo, hi = _search_len_range(s)
     V = len(s["tokens"])
-    return _search_build(s, lambda: int(rng.integers(lo, hi + 1)), lambda: int(rng.integers(V)),
+    # rng.integers(V, size=k) draws what k calls of rng.integers(V) draw, in one call
+    return _search_build(s, lambda: int(rng.integers(lo, hi + 1)), lambda k: rng.integers(V, size=k).tolist(),
                          lambda n: int(rng.integers(n + 1)))
 
 
@@ -438,3 +451,4 @@ register(
 from . import spec_arith  # noqa: E402,F401  (long_add, long_sub: arithmetic at any length)
 from . import spec_reverse  # noqa: E402,F401  (reverse, written with the standard library)
 from . import spec_sorting  # noqa: E402,F401  sort_ints, min_ints, max_ints (registers on import)
+from . import spec_mul  # noqa: E402,F401  (multiplication, book exercise 6.21)

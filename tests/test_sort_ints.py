@@ -130,35 +130,18 @@ def test_sort_ints_hundred_copies_and_full_length(dtype):
 
 
 def test_sort_ints_counts():
-    """Two layers of 3 heads of 8 and an MLP of 8 on 31 dimensions: 7,022 non-embedding
-    parameters today (3,666 once layer 0 can have its own shape: 1 head of 1, d_ff 0)."""
-    c = program("sort_ints").params.count()
-    assert c["non_emb"] == 2 * (4 * 31 * 3 * 8) + 2 * (2 * 31 * 8 + 8 + 31) == 7_022
+    """Layer 0: one head of width 1 and no MLP (the book counts b2 even when d_ff = 0);
+    layer 1: three heads of 8 and an MLP of 8; 31 dimensions: 3,666 non-embedding
+    parameters whatever the range and the length."""
+    d = 31
+    layer0 = 4 * d * 1 + d
+    layer1 = 4 * d * 3 * 8 + (2 * d * 8 + 8 + d)
+    for sets in ({}, {"lo": 0, "hi": 9, "max_len": 8}, {"lo": -40, "hi": 60, "max_len": 12}):
+        prog = program("sort_ints", **sets)
+        assert prog.params.d_model == d
+        assert prog.params.count()["non_emb"] == layer0 + layer1 == 3_666
     small = program("sort_ints", lo=0, hi=9, max_len=8).params.count()
     assert small["n_params"] < TRACR_SORT_PARAMS / 15
-
-
-def test_sort_ints_with_a_layer_0_of_its_own_shape():
-    """Layer 0 uses one column of one head and no MLP: cut to that shape (what per-layer
-    shapes will compile), the weights count 3,666 and give the same answers."""
-    from taotp.params import Layer, Params
-
-    prog = program("sort_ints", lo=-40, hi=60, max_len=12)
-    L0, L1 = prog.params.layers
-    assert not any(np.any(M[1:]) or np.any(M[0, :, 1:]) for M in (L0.Q, L0.K, L0.V, L0.P))
-    assert not np.any(L0.M1) and not np.any(L0.M2) and not np.any(L0.b2)
-    d = prog.params.d_model
-    cut = Layer(Q=L0.Q[:1, :, :1], K=L0.K[:1, :, :1], V=L0.V[:1, :, :1], P=L0.P[:1, :, :1],
-                M1=np.zeros((d, 0)), b1=np.zeros(0), M2=np.zeros((0, d)), b2=np.zeros(d))
-    small = Params(tok_emb=prog.params.tok_emb, pos_emb=prog.params.pos_emb, layers=[cut, L1],
-                   out_emb=prog.params.out_emb).validate()
-    assert small.count()["non_emb"] == 3_666
-    rng = np.random.default_rng(5)
-    prompts = [prog.encode(" ".join(map(str, rng.integers(-40, 61, rng.integers(1, 13)))) + " =")
-               for _ in range(40)]
-    for dtype in DTYPES:
-        assert FastEngine(small.astype(dtype)).generate(prompts, prog.rule) == \
-            engine(prog, dtype).generate(prompts, prog.rule)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -43,19 +43,52 @@ def key_hashes(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 class _KeyRows:
-    """Adds rows given per key position into the rows of E they came from (the gradient of
-    E[keys]): the keys are fixed during a fit, so their sort order is found once and every
-    step is one sorted gather and one np.add.reduceat (np.add.at is far slower)."""
+    """The keys' token ids per key position, fixed during a fit, indexed once.
 
-    def __init__(self, keys: np.ndarray):
-        flat = keys.ravel()
-        self.order = np.argsort(flat, kind="stable")
-        self.tokens, self.starts = np.unique(flat[self.order], return_index=True)
+    With more entries than tokens (n > V), every product over the keys' side-by-side
+    embeddings (n, l*d) is cheaper per token: h = sum_p (E @ M[p])[keys[:, p]], and
+    the gradients go through G[p] (V, d), the rows of dh summed per token at position
+    p (np.bincount over (token, dim) pairs): dM[p] = E^T G[p] and E's key rows
+    get sum_p G[p] M[p]^T. Otherwise the products over (n, l*d) run as they are. Same
+    sums, grouped otherwise (the fit's last bits change, not its math)."""
 
-    def add_into(self, dE: np.ndarray, rows: np.ndarray) -> None:
-        """dE[keys[i, p]] += rows[i, p] for every i, p (rows (n, l, d) or (n, l*d))."""
-        flat = rows.reshape(-1, dE.shape[1])
-        dE[self.tokens] += np.add.reduceat(flat[self.order], self.starts, axis=0)
+    def __init__(self, keys: np.ndarray, vocab_size: int):
+        n, l = keys.shape
+        self.keys, self.V = keys, vocab_size
+        self.by_token = vocab_size < n
+        slot = (keys + vocab_size * np.arange(l)).ravel() if self.by_token else keys.ravel()
+        self.slot = slot
+        self.order = np.argsort(slot, kind="stable")
+        self.slots, self.starts = np.unique(slot[self.order], return_index=True)
+        self._g_index = None   # per position p, (n*d,) flat index into G[p] (V, d) of every (entry, dim)
+        self.cols = [np.ascontiguousarray(keys[:, p] + vocab_size * p) for p in range(l)]
+
+    def hashes(self, E: np.ndarray, M: np.ndarray) -> np.ndarray:
+        """key_hashes(E, M, keys), (n, d)."""
+        if not self.by_token:
+            return key_hashes(E, M, self.keys)
+        EM = np.matmul(E, M).reshape(-1, E.shape[1])                 # (l*V, d): row p*V + t = E[t] @ M[p]
+        h = EM[self.cols[0]]
+        for col in self.cols[1:]:
+            h += EM[col]
+        return h
+
+    def backward(self, dE: np.ndarray, E: np.ndarray, M: np.ndarray, dh: np.ndarray) -> np.ndarray:
+        """Adds the keys' embeddings' share of the gradient into dE; returns dM (l, d, d)."""
+        n, l = self.keys.shape
+        d = E.shape[1]
+        if not self.by_token:
+            x = E[self.keys].reshape(n, l * d)
+            rows = dh @ M.reshape(l * d, d).T                              # (n, l*d)
+            dE[self.slots] += np.add.reduceat(rows.reshape(-1, d)[self.order], self.starts, axis=0)
+            return (x.T @ dh).reshape(l, d, d)
+        if self._g_index is None or self._g_index[0].size != n * d:
+            self._g_index = [(self.keys[:, p, None] * d + np.arange(d)).ravel() for p in range(l)]
+        flat = dh.ravel()
+        G = np.stack([np.bincount(ix, weights=flat, minlength=self.V * d) for ix in self._g_index])
+        G = G.reshape(l, self.V, d)
+        dE += np.matmul(G, M.transpose(0, 2, 1)).sum(axis=0)
+        return np.matmul(E.T, G)
 
 
 def fitted_logits(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -77,13 +110,11 @@ def _loss_grad_correct(E, M, keys, values, key_rows: _KeyRows | None = None):
     The layer norm runs over D = d + 3 dims, three of them zero (the cleaned
     position slot): mean m = sum(h)/D, centred h0 = h - m on the d live dims
     (the padding dims become -m), var = (|h0|^2 + 3 m^2) / D. The sums over key
-    positions are matrix products over the keys' embeddings side by side (n, l*d)."""
+    positions: see _KeyRows."""
     n, d = len(keys), E.shape[1]
-    l = keys.shape[1]
     D = d + PAD
-    x = E[keys].reshape(n, l * d)                         # (n, l*d)
-    Mf = M.reshape(l * d, d)                              # (l*d, d)
-    h = x @ Mf                                            # (n, d)
+    key_rows = key_rows or _KeyRows(keys, E.shape[0])
+    h = key_rows.hashes(E, M)                             # (n, d)
     m = h.sum(axis=1, keepdims=True) / D                  # (n, 1)
     h0 = h - m                                            # (n, d)
     sd = np.sqrt(((h0 ** 2).sum(axis=1, keepdims=True) + PAD * m ** 2) / D)  # (n, 1)
@@ -106,9 +137,8 @@ def _loss_grad_correct(E, M, keys, values, key_rows: _KeyRows | None = None):
     dm = dvar * 2 * PAD * m / D - dh0.sum(axis=1, keepdims=True)  # through 3 m^2 and h0 = h - m
     dh = dh0 + dm / D                                     # m = sum(h) / D
 
-    dM = (x.T @ dh).reshape(l, d, d)
     dE = dz.T @ u                                         # E as the unembedding
-    (key_rows or _KeyRows(keys)).add_into(dE, dh @ Mf.T)  # E as the keys' embeddings, (n, l*d)
+    dM = key_rows.backward(dE, E, M, dh)                  # E as the keys' embeddings; M
     return loss, (dE, dM), correct
 
 
@@ -141,7 +171,7 @@ def fit(keys, values, vocab_size: int, tok_dims: int, iters: int, lr: float, see
     M = rng.normal(0.0, init_std, (keys.shape[1], tok_dims, tok_dims))
     losses = np.empty(iters)
     best, best_correct = None, -1
-    key_rows = _KeyRows(keys)
+    key_rows = _KeyRows(keys, vocab_size)
     for i in range(iters):
         E = layer_norm_rows(E)
         loss, (dE, dM), correct = _loss_grad_correct(E, M, keys, values, key_rows)

@@ -7,6 +7,9 @@ softmax with +1e-10, weighted values, output projection P).
 - `grouped_attention`: a deeper program's layers, with keys and values kept per head
   group in matmul layout; one-hot queries by gathers (`weighted_values`).
 - `layer0_from_table`: layer 0 from its (token, position) tables (table.py).
+- heads of layer 0 that attend by position alone (positional.py) skip queries, keys
+  and scores: their output is the attended key's value row times the reference's
+  one-hot weight (`fixed_attention`, and fixed head groups in the paths above).
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ def attention(L: PreparedLayer, q, keys, vals, exact: bool):
     out = np.zeros((B, nq, L.P.shape[1]), dtype=q.dtype)
     w_last = np.zeros((B, end, h), dtype=q.dtype)
     for G in L.groups:
+        if G.key_of is not None:
+            z = vf[:, G.key_of[:, end - nq:end].T[:, :, None], G.sel_v]      # (B, nq, H, kv)
+            out += (z * L.fixed.weight).reshape(B, nq, -1) @ G.P
+            w_last[:, G.key_of[:, end - 1], G.heads] = L.fixed.weight
+            continue
         qh = np.ascontiguousarray(qf[:, :, G.sel_s].transpose(0, 2, 1, 3))   # (B, H, nq, ks)
         kh = np.ascontiguousarray(kf[:, :, G.sel_s].transpose(0, 2, 3, 1))   # (B, H, ks, T)
         vh = np.ascontiguousarray(vf[:, :, G.sel_v].transpose(0, 2, 1, 3))   # (B, H, T, kv)
@@ -74,9 +82,27 @@ def grouped_attention(L: PreparedLayer, lx, cache, pos0: int, only_last: bool):
     peak = np.zeros((B, L.n_heads), dtype=lx.dtype)
     future = np.arange(end)[None, :] > np.arange(end - nq, end)[:, None]  # (nq, T)
     mask = np.where(future, -np.inf, 0).astype(lx.dtype)                   # added to the scores
+    if L.fixed_rows is not None:        # fixed heads as gathers of LN'd rows (layers.fixed_row_gathers)
+        rows = cache[-1]
+        rows[:, pos0:end] = lx
+        flat = rows.reshape(B, -1)
+        for keys, dims, factor in L.fixed_rows:
+            g = np.take(flat, keys[:, end - nq:end].T * d + dims, axis=1)      # (B, nq, d)
+            g *= factor
+            out += g
+        peak[:, L.fixed.heads] = L.fixed.weight
     for G, (ck, cv) in zip(L.groups, cache):
+        if G.key_of is not None and L.fixed_rows is not None:
+            continue
         H, ks, kv = G.widths
-        proj = (lx.reshape(B * n, d) @ G.W).reshape(B, n, -1)
+        proj = G.w_sel(lx) if G.w_sel is not None else (lx.reshape(B * n, d) @ G.W).reshape(B, n, -1)
+        if G.key_of is not None:        # a fixed group: values (B, T, H*kv), no keys, no scores
+            cv[:, pos0:end] = proj
+            z = cv[:, G.key_of[:, end - nq:end].T[:, :, None], np.arange(H * kv).reshape(H, kv)]
+            z *= L.fixed.weight                                                   # (B, nq, H, kv)
+            out += z.reshape(B, nq, H * kv) @ G.P
+            peak[:, G.heads] = L.fixed.weight
+            continue
         ck[:, :, pos0:end] = proj[:, :, H * ks:2 * H * ks].reshape(B, n, H, ks).transpose(0, 2, 1, 3)
         cv[:, :, pos0:end] = proj[:, :, 2 * H * ks:].reshape(B, n, H, kv).transpose(0, 2, 1, 3)
         q = proj[:, n - nq:, :H * ks].reshape(B, nq, H, ks).transpose(0, 2, 1, 3)      # (B, H, nq, ks)
@@ -117,10 +143,42 @@ def weighted_values(scores: np.ndarray, vals: np.ndarray):
     return z, top_w
 
 
+def fixed_attention(L: PreparedLayer, values, nq: int, end: int, exact: bool):
+    """Layer 0 when every live head is fixed (positional.py): its output at the last nq
+    of positions 0..end-1, (B, nq, d), and each head's largest weight (B, h).
+    values(pos (nq, hf)) -> (B, nq, hf, k): the fixed heads' value rows at key positions pos.
+
+    A head's z is the attended value row times the one-hot weight: the reference's
+    einsum('nmh,mhk->nhk') adds only exact zeros to that product (a zero's sign aside).
+    At a one-layer program's read position the output projection is the reference's
+    einsum('nhk,hdk->nd') on those z (the same bits)."""
+    F = L.fixed
+    zf = values(F.key_of[:, end - nq:end].T)                                   # (B, nq, hf, k)
+    B = zf.shape[0]
+    z = np.zeros((B, nq, L.n_heads, L.d_head), dtype=zf.dtype)
+    z[:, :, F.heads] = zf
+    z *= F.weight
+    if exact and nq == 1:
+        out = np.einsum("bhk,hdk->bd", z.reshape(B, L.n_heads, L.d_head), L.P)[:, None]
+    else:
+        out = z.reshape(B * nq, -1) @ L.P.transpose(0, 2, 1).reshape(-1, L.P.shape[1])
+        out = out.reshape(B, nq, -1)
+    peak = np.zeros((B, L.n_heads), dtype=zf.dtype)
+    peak[:, F.heads] = F.weight
+    return out, peak
+
+
 def layer0_from_table(L: PreparedLayer, tab: Layer0Table, qid, kid, exact: bool, stats, rows, step):
     """Layer 0's attention at queries qid (B, n) over the keys kid (B, T), from the
-    tables: one-hot rows by gathers, the others through `attention`."""
+    tables: every head fixed by gathers of values, one-hot rows by gathers, the others
+    through `attention`."""
     B, n = qid.shape
+    if L.fixed is not None and L.fixed.all_live:
+        heads = L.fixed.heads
+        out, peak = fixed_attention(L, lambda pos: tab.v[kid[:, pos], heads], n, kid.shape[1], exact)
+        if stats is not None:
+            stats.merge_peaks(peak[:, L.live_heads], 0, L.live_heads, rows, step)
+        return out
     out = np.empty((B, n, tab.x.shape[1]), dtype=tab.dtype)
     ok = np.zeros(B, dtype=bool)
     tab.note_work(B * n, kid.shape[1])

@@ -49,9 +49,11 @@ from ..blas import one_blas_thread
 from ..decoding import check_finite, plan_steps
 from ..errors import InputError
 from ..params import Params
-from .attention import attention, grouped_attention, layer0_from_table
-from .layers import PreparedLayer, prepare_layer
+from .attention import attention, fixed_attention, grouped_attention, layer0_from_table
+from .layers import PreparedLayer, prepare_layer, with_fixed_heads
 from .ops import layer_norm, ln_params
+from .positional import fixed_heads
+from .readout import Readout
 from .table import Layer0Table
 
 MEMORY_BUDGET = 256 * 2**20   # bytes of working arrays per chunk
@@ -74,15 +76,28 @@ class FastEngine:
         _, first = np.unique(U, axis=0, return_index=True)
         self.out_ids = np.sort(first)
         self.unemb = np.ascontiguousarray(U[self.out_ids])
+        self.unemb_T = np.ascontiguousarray(self.unemb.T)
         self.lnf = ln_params(params.lnf, dt)
         self.layers: list[PreparedLayer] = [prepare_layer(L, dt) for L in params.layers]
+        self._fixed_checked = False     # layer 0's heads attending by position alone: found on first use
         self.memory_budget = memory_budget
         self._table: Layer0Table | None | bool = None  # built on first use; False: too big
         self.exact = len(self.layers) <= 1  # reference-order projections (see _project)
+        # deeper programs: the last layer's one query attends over LN'd rows (readout.py)
+        self.readout = None if self.exact else Readout(self.layers[-1], dt)
 
     @property
     def block(self) -> int:
         return self.pos_emb.shape[0]
+
+    def _find_fixed_heads(self) -> None:
+        """Layer 0's heads whose one-hot attention is proven a function of positions alone
+        (positional.py): grouped apart, computed without queries, keys or scores."""
+        if not self._fixed_checked and self.layers:
+            fixed = fixed_heads(self.tok_emb, self.pos_emb, self.layers[0])
+            if fixed is not None:
+                with_fixed_heads(self.layers[0], self.params.layers[0], fixed)
+        self._fixed_checked = True
 
     def table(self) -> Layer0Table | None:
         """Layer 0's (token, position) tables, or None when they would be too big."""
@@ -142,13 +157,24 @@ class FastEngine:
                 qid = kid[:, end - 1:end] if only_last else kid[:, pos0:end]
                 att = layer0_from_table(L, self._table, qid, kid[:, :end], self.exact, stats, rows, step)
             elif self.exact:
-                q, k, v = self._project(L, layer_norm(x, *L.ln1), only_last)
+                lx = layer_norm(x, *L.ln1)
                 cache_k, cache_v = caches[i]
-                cache_k[:, pos0:end] = k
-                cache_v[:, pos0:end] = v
-                att, w = attention(L, q, cache_k[:, :end], cache_v[:, :end], True)
+                if L.fixed is not None and L.fixed.all_live:   # only values: the reference's einsum
+                    cache_v[:, pos0:end] = np.einsum("bnj,hjk->bnhk", lx, L.V)
+                    att, peak = fixed_attention(L, lambda pos: cache_v[:, pos, L.fixed.heads],
+                                                1 if only_last else n, end, True)
+                else:
+                    q, k, v = self._project(L, lx, only_last)
+                    cache_k[:, pos0:end] = k
+                    cache_v[:, pos0:end] = v
+                    att, w = attention(L, q, cache_k[:, :end], cache_v[:, :end], True)
+                    peak = w.max(axis=1)
                 if stats is not None:
-                    stats.merge_attention(w, i, L.live_heads, rows, step)
+                    stats.merge_peaks(peak[:, L.live_heads], i, L.live_heads, rows, step)
+            elif only_last and self.readout is not None:
+                att, peak = self.readout(layer_norm(x, *L.ln1), caches[i], pos0)
+                if stats is not None:
+                    stats.merge_peaks(peak[:, L.live_heads], i, L.live_heads, rows, step)
             else:
                 att, peak = grouped_attention(L, layer_norm(x, *L.ln1), caches[i], pos0, only_last)
                 if stats is not None:
@@ -161,29 +187,37 @@ class FastEngine:
         return x
 
     def _logits(self, x_last: np.ndarray) -> np.ndarray:
-        """The reference's einsum('nd,vd->nv', LN_f(x), out_emb), distinct rows only."""
-        return np.einsum("bd,vd->bv", layer_norm(x_last, *self.lnf), self.unemb)
+        """The reference's einsum('nd,vd->nv', LN_f(x), out_emb), distinct rows only; a
+        deeper program (whose residual already sums in another order) by a matmul."""
+        if self.exact:
+            return np.einsum("bd,vd->bv", layer_norm(x_last, *self.lnf), self.unemb)
+        return layer_norm(x_last, *self.lnf) @ self.unemb_T
 
-    def _new_caches(self, B: int, T: int, skip_first: bool) -> list:
+    def _new_caches(self, B: int, T: int, skip_first: bool, readout: bool = False) -> list:
         """Per layer, the arrays that keep its keys and values: none for layer 0 when it
         runs from its tables, (B, T, h, k) keys and values in a one-layer program,
-        per head group (B, H, T, ks) keys and (B, H, T, kv) values otherwise."""
+        per head group (B, H, T, ks) keys and (B, H, T, kv) values otherwise (a fixed
+        group: (B, T, H*kv) values); the LN'd rows (B, T, d) of a readout last layer."""
         new = lambda *shape: np.empty(shape, self.dtype)
         caches = []
         for i, L in enumerate(self.layers):
             if i == 0 and skip_first:
                 caches.append([])
+            elif readout and i == len(self.layers) - 1 and self.readout is not None:
+                caches.append(new(B, T, self.tok_emb.shape[1]))
             elif self.exact:
                 caches.append([new(B, T, L.n_heads, L.d_head), new(B, T, L.n_heads, L.d_head)])
             else:
-                caches.append([(new(B, G.widths[0], T, G.widths[1]), new(B, G.widths[0], T, G.widths[2]))
-                               for G in L.groups])
+                caches.append([(new(B, 0), new(B, 0 if L.fixed_rows else T, G.widths[0] * G.widths[2]))
+                               if G.key_of is not None
+                               else (new(B, G.widths[0], T, G.widths[1]), new(B, G.widths[0], T, G.widths[2]))
+                               for G in L.groups] + ([new(B, T, L.Q.shape[1])] if L.fixed_rows else []))
         return caches
 
     @staticmethod
     def _keep_rows(caches: list, keep: np.ndarray) -> list:
         rows = lambda c: tuple(a[keep] for a in c) if isinstance(c, tuple) else c[keep]
-        return [[rows(c) for c in layer] for layer in caches]
+        return [layer[keep] if isinstance(layer, np.ndarray) else [rows(c) for c in layer] for layer in caches]
 
     def _embed(self, toks: np.ndarray, pos0: int):
         """Residual rows (B, n, d) of tokens at positions pos0.., and their table ids (or None)."""
@@ -196,6 +230,7 @@ class FastEngine:
     # ---- decoding
     def generate(self, prompts, rule, max_steps: int | None = None, stats=None) -> list[list[int]]:
         """Greedy continuations, exactly as reference.generate_batch (prefix added here)."""
+        self._find_fixed_heads()
         with one_blas_thread():
             return self._generate(prompts, rule, max_steps, stats)
 
@@ -227,6 +262,7 @@ class FastEngine:
         are not generated (the stop token or after). rows: the prompts' indices for stats."""
         B = toks.shape[0]
         rows = np.arange(B) if rows is None else rows
+        self._find_fixed_heads()
         gen = np.zeros((B, steps), dtype=np.int64)
         length = np.zeros(B, dtype=np.int64)
         size = self._chunk_size(toks.shape[1] + steps)
@@ -247,7 +283,7 @@ class FastEngine:
         if ids is not None:             # layer 0 from its tables: remember every position's row id
             kid = np.empty((B, n + steps - 1), dtype=np.int64)
             kid[:, :n] = ids
-        caches = self._new_caches(B, n + steps - 1, kid is not None)
+        caches = self._new_caches(B, n + steps - 1, kid is not None, readout=True)
         alive = np.arange(B)            # prompts still decoding (indices into this group)
         pos0 = 0
         for step in range(steps):
@@ -283,6 +319,7 @@ class FastEngine:
         B, n = toks.shape
         if n > self.block:
             raise InputError(f"the input is {n} tokens long, but the block size is {self.block}")
+        self._find_fixed_heads()
         with one_blas_thread():
             x, ids = self._embed(toks, 0)
             caches = self._new_caches(B, n, ids is not None)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .mlp import MLP
-from .ops import ln_params
+from .ops import Selection, column_selection, ln_params
+from .positional import FixedHeads
 
 
 @dataclass
@@ -28,6 +29,10 @@ class HeadGroup:
     P: np.ndarray            # (H * kv, d): P's rows for the picked value columns
     padded: bool             # some head has fewer kept columns than the group's width
     W: np.ndarray | None = None  # (d, H*ks + H*ks + H*kv): kept columns of Q / sqrt(d_head), K, V
+    key_of: np.ndarray | None = None  # fixed heads (positional.py): (H, block) attended key per query
+                                      # position; W then holds only the V columns (ks = 0)
+    w_sel: Selection | None = None    # W as a gather, when each of its columns has one non-zero
+    p_sel: Selection | None = None    # P likewise: each output dim is one value column times a number
 
     @property
     def widths(self) -> tuple[int, int, int]:
@@ -48,6 +53,8 @@ class PreparedLayer:
     ln2: tuple
     mlp: MLP
     qkv: np.ndarray | None = None  # (d, 3*h*k) for matmul projections, built on first use
+    fixed: FixedHeads | None = None  # layer 0's heads attending by position alone (positional.py)
+    fixed_rows: list | None = None   # the fixed groups as gathers of LN'd rows (see fixed_row_gathers)
 
     @property
     def n_heads(self) -> int:
@@ -76,23 +83,32 @@ class PreparedLayer:
         return self.qkv
 
 
-def head_groups(Q, K, V, P, dtype) -> list[HeadGroup]:
+def head_groups(Q, K, V, P, dtype, fixed: FixedHeads | None = None) -> list[HeadGroup]:
     """Heads whose V or P is all zero add exactly 0: dropped. Per live head, a query/key
     column where Q or K is all zero adds exactly 0 to q . k, and a value column where V
     or P is all zero adds exactly 0 to the output: dropped too. Heads with equal kept
-    widths are computed together (one padded group if the widths are many)."""
+    widths are computed together (one padded group if the widths are many). Fixed heads
+    (positional.py) need no query/key columns: grouped apart, by value width."""
     h, d, k = Q.shape
     nz = lambda M: np.any(M != 0, axis=0)
     s_cols = [np.flatnonzero(nz(Q[i]) & nz(K[i])) for i in range(h)]
     v_cols = [np.flatnonzero(nz(V[i]) & nz(P[i])) for i in range(h)]
+    key_of = {} if fixed is None else dict(zip(fixed.heads.tolist(), fixed.key_of))
     live = [i for i in range(h) if v_cols[i].size]
     by: dict = {}
     for i in live:
-        by.setdefault((max(1, s_cols[i].size), v_cols[i].size), []).append(i)
-    sets = list(by.values()) if len(by) <= 3 else ([live] if live else [])
+        if i in key_of:
+            s_cols[i] = s_cols[i][:0]
+            by.setdefault(("fixed", v_cols[i].size), []).append(i)
+        else:
+            by.setdefault((max(1, s_cols[i].size), v_cols[i].size), []).append(i)
+    scored = [hs for key, hs in by.items() if key[0] != "fixed"]
+    if len(scored) > 3:
+        scored = [[i for i in live if i not in key_of]]
+    sets = scored + [hs for key, hs in by.items() if key[0] == "fixed"]
     groups = []
     for heads in sets:
-        ks = max([s_cols[i].size for i in heads] + [1])
+        ks = 0 if heads[0] in key_of else max([s_cols[i].size for i in heads] + [1])
         kv = max(v_cols[i].size for i in heads)
         pick = lambda cols, w: np.array([[i * k + c for c in cols[i]] + [h * k] * (w - len(cols[i]))
                                          for i in heads], dtype=np.int64)
@@ -104,9 +120,11 @@ def head_groups(Q, K, V, P, dtype) -> list[HeadGroup]:
         cols = lambda M: np.concatenate([M.transpose(1, 0, 2).reshape(d, h * k), np.zeros((d, 1))], axis=1)
         W = np.concatenate([cols(Q / k ** 0.5)[:, sel_s.ravel()], cols(K)[:, sel_s.ravel()],
                             cols(V)[:, sel_v.ravel()]], axis=1)
-        groups.append(HeadGroup(np.asarray(heads), sel_s, sel_v, np.ascontiguousarray(Pg, dtype=dtype),
-                                bool((sel_s == h * k).any() or (sel_v == h * k).any()),
-                                np.ascontiguousarray(W, dtype=dtype)))
+        W, Pg = np.ascontiguousarray(W, dtype=dtype), np.ascontiguousarray(Pg, dtype=dtype)
+        groups.append(HeadGroup(np.asarray(heads), sel_s.reshape(len(heads), ks), sel_v, Pg,
+                                bool((sel_s == h * k).any() or (sel_v == h * k).any()), W,
+                                np.stack([key_of[i] for i in heads]) if ks == 0 else None,
+                                column_selection(W), column_selection(Pg)))
     return groups
 
 
@@ -114,9 +132,42 @@ def prepare_layer(L, dtype) -> PreparedLayer:
     h, d, k = L.Q.shape
     as_ = lambda a: np.ascontiguousarray(a, dtype=dtype)
     live = np.flatnonzero([np.any(L.V[i] != 0) and np.any(L.P[i] != 0) for i in range(h)])
-    QKVP = [np.asarray(m, dtype=np.float64) for m in (L.Q, L.K, L.V, L.P)]
     return PreparedLayer(
         Q=as_(L.Q), K=as_(L.K), V=as_(L.V), P=as_(L.P), scale=k ** 0.5, live_heads=live,
-        groups=head_groups(*QKVP, dtype), ln1=ln_params(L.ln1, dtype), ln2=ln_params(L.ln2, dtype),
+        groups=head_groups(*_qkvp(L), dtype), ln1=ln_params(L.ln1, dtype), ln2=ln_params(L.ln2, dtype),
         mlp=MLP(L, dtype),
     )
+
+
+def with_fixed_heads(prepared: PreparedLayer, L, fixed: FixedHeads) -> PreparedLayer:
+    """The prepared layer 0 with its fixed heads (positional.py) grouped apart."""
+    prepared.fixed = fixed
+    prepared.groups = head_groups(*_qkvp(L), prepared.Q.dtype, fixed)
+    prepared.fixed_rows = fixed_row_gathers(prepared.groups, fixed.weight, prepared.Q.shape[1])
+    return prepared
+
+
+def fixed_row_gathers(groups: list[HeadGroup], weight, d: int) -> list | None:
+    """When every fixed group's V columns and P are selections (ops.Selection: each value
+    column one LN'd dim times a number, each output dim one value column times a number),
+    its output at query i is, for each output dim c, one LN'd entry times a factor:
+    weight * P's number * V's number times LN(x)[key_of[head, i], dim]. One gather per
+    group, (keys (d, block), LN'd dims (d,), factors (d,)); None otherwise. (Rounds
+    once where the reference rounds three times: deeper programs only, like the rest of
+    the grouped path.)"""
+    fixed = [G for G in groups if G.key_of is not None]
+    if not fixed or any(G.w_sel is None or G.p_sel is None for G in fixed):
+        return None
+    plans = []
+    for G in fixed:
+        col = G.p_sel.src                                   # (d,) the value column of each output dim
+        ones = np.ones(G.W.shape[1], G.W.dtype)
+        w_scale = ones if G.w_sel.scale is None else G.w_sel.scale
+        p_scale = np.ones(d, G.W.dtype) if G.p_sel.scale is None else G.p_sel.scale
+        factor = (weight * p_scale * w_scale[col]).astype(G.W.dtype)
+        plans.append((np.ascontiguousarray(G.key_of[col // G.sel_v.shape[1]]), G.w_sel.src[col], factor))
+    return plans
+
+
+def _qkvp(L):
+    return [np.asarray(m, dtype=np.float64) for m in (L.Q, L.K, L.V, L.P)]

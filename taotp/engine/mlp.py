@@ -12,17 +12,18 @@
   from the reference's matrix product by about as much as two BLAS summation orders
   do (docs/performance.md measures it against the logit margins).
 - Other wide MLPs run once per distinct input row, memoised across calls (an MLP is
-  a function of its row); float32 spike MLPs go this way too, through BLAS as in the
-  reference, so that even their rounding-decided answers (add_mod in float32,
-  docs/ERRATA.md) are the reference's.
+  a function of its row; engine/memo.py); float32 spike MLPs go this way too, through
+  BLAS as in the reference, so that even their rounding-decided answers (add_mod in
+  float32, docs/ERRATA.md) are the reference's.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .memo import Memo
+
 DEDUP_MIN_WIDTH = 64          # MLPs at least this wide run on distinct rows (or by breakpoints)
-MEMO_MAX_ROWS = 2_000_000     # distinct input rows remembered
 SLICE_BYTES = 4 * 2**20       # hidden activations per BLAS slice (stays in cache)
 # At most this many rows per product: OpenBLAS rounds a product's rows differently once
 # it has a few hundred of them (measured on add_mod's MLP in float32: from 256 rows on),
@@ -47,8 +48,7 @@ class MLP:
         self.wide = self.width >= DEDUP_MIN_WIDTH
         self.by_breakpoints = self.wide and self.inputs.size == 1 and self.dtype == np.float64
         self._pieces = None
-        self.memo_keys: np.ndarray | None = None
-        self.memo_vals: np.ndarray | None = None
+        self.memo: Memo | None = None
 
     def __call__(self, lx: np.ndarray, gemv: bool = False) -> np.ndarray:
         """The MLP's output (N, d) on LN'd rows lx (N, d). gemv: the reference ran this
@@ -97,26 +97,15 @@ class MLP:
         keys = _row_keys(xin)
         uk, first, inv = np.unique(keys, return_index=True, return_inverse=True)
         vals = np.empty((uk.size, self.M2.shape[1]), dtype=self.dtype)
-        hit = np.zeros(uk.size, dtype=bool)
-        if self.memo_keys is not None and self.memo_keys.size:
-            pos = np.minimum(np.searchsorted(self.memo_keys, uk), self.memo_keys.size - 1)
-            hit = self.memo_keys[pos] == uk
-            vals[hit] = self.memo_vals[pos[hit]]
+        if self.memo is None:
+            self.memo = Memo.for_rows(uk.itemsize, vals[0].nbytes)
+        hit = self.memo.lookup(uk, vals)
         miss = ~hit
         if miss.any():
             new = self._rows(xin[first[miss]])
             vals[miss] = new
-            self._remember(uk[miss], new)
+            self.memo.add(uk[miss], new)
         return vals[inv.ravel()]
-
-    def _remember(self, keys: np.ndarray, vals: np.ndarray) -> None:
-        if self.memo_keys is None or self.memo_keys.size + keys.size > MEMO_MAX_ROWS:
-            all_k, all_v = keys, vals
-        else:
-            all_k = np.concatenate([self.memo_keys, keys])
-            all_v = np.concatenate([self.memo_vals, vals])
-        order = np.argsort(all_k, kind="stable")
-        self.memo_keys, self.memo_vals = all_k[order], all_v[order]
 
     # -- a one-input MLP from its breakpoints ------------------------------------------------
     def _piecewise(self, x: np.ndarray) -> np.ndarray:

@@ -13,15 +13,32 @@ from .reference import EPS
 
 
 def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
-    """LN over the last axis, the book's way: (x - mean) / (sqrt(var) + 1e-10)."""
-    mean = x.mean(axis=-1, keepdims=True)
-    with np.errstate(over="ignore", invalid="ignore"):
-        std = x.var(axis=-1, keepdims=True) ** 0.5
+    """LN over the last axis, the book's way: beta + gamma * (x - mean) / (sqrt(var) + 1e-10).
+
+    The reference's x.mean and x.var, step by step as numpy computes them (var is the
+    mean of the squared centred row), with the centred row computed once and used for
+    both. gamma or beta None (ln_params: all ones, all zeros) skip a product by 1 and
+    a sum with 0, which change no bit (a zero's sign aside)."""
+    n = np.intp(x.shape[-1])
+    mean = np.add.reduce(x, axis=-1, keepdims=True)
+    np.true_divide(mean, n, out=mean, casting="unsafe")
+    c = x - mean
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is reported below
+        sq = c * c
+        var = np.add.reduce(sq, axis=-1, keepdims=True)
+        np.true_divide(var, n, out=var, casting="unsafe")
+        std = var ** 0.5
     if not np.isfinite(std).all():
         raise NumericError(
             f"a layer norm overflowed: the residual stream's values are too large for "
             f"{x.dtype} (their variance is not finite){' - try --dtype float64' if x.dtype != np.float64 else ''}")
-    return beta + gamma * (x - mean) / (std + EPS)
+    std += EPS
+    if gamma is not None:
+        np.multiply(gamma, c, out=c)
+    c /= std
+    if beta is not None:
+        np.add(beta, c, out=c)
+    return c
 
 
 def softmax_inplace(s: np.ndarray, axis: int) -> np.ndarray:
@@ -34,8 +51,10 @@ def softmax_inplace(s: np.ndarray, axis: int) -> np.ndarray:
     return s
 
 
-def ln_params(ln, dtype) -> tuple[np.ndarray, np.ndarray]:
-    return np.asarray(ln.gamma, dtype=dtype), np.asarray(ln.beta, dtype=dtype)
+def ln_params(ln, dtype) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(gamma, beta) for layer_norm; None for gamma all ones, beta all zeros."""
+    gamma, beta = np.asarray(ln.gamma, dtype=dtype), np.asarray(ln.beta, dtype=dtype)
+    return (None if np.all(gamma == 1) else gamma), (None if np.all(beta == 0) else beta)
 
 
 def one_hot_weight(dtype) -> np.ndarray:
@@ -48,3 +67,28 @@ def one_hot_weight(dtype) -> np.ndarray:
 # exp(x) is exactly 0 in float64 below about -745.1 (float32: -103.3); a score this far
 # below its head's maximum gets weight exactly 0 in the reference's softmax.
 UNDERFLOW_GAP = {np.dtype(np.float64): 800.0, np.dtype(np.float32): 120.0}
+
+
+class Selection:
+    """A matrix M (n, c) with at most one non-zero per column, as a gather: x @ M is
+    x[..., src] * scale, exactly (every other product in a column's sum is a zero; a
+    zero's sign aside). scale is None when every non-zero is 1 (then no product)."""
+
+    def __init__(self, src: np.ndarray, scale: np.ndarray | None):
+        self.src, self.scale = src, scale
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.take(x, self.src, axis=-1)
+        if self.scale is not None:
+            out *= self.scale
+        return out
+
+
+def column_selection(M: np.ndarray) -> Selection | None:
+    """M as a Selection, or None if some column has two non-zeros."""
+    nz = M != 0
+    if M.ndim != 2 or M.shape[0] == 0 or (nz.sum(axis=0) > 1).any():
+        return None
+    src = nz.argmax(axis=0)                           # row 0 for a column of zeros (scale 0)
+    scale = M[src, np.arange(M.shape[1])]
+    return Selection(src, None if np.all(scale == 1) else np.ascontiguousarray(scale))
