@@ -1,16 +1,20 @@
-"""The proofs of long_add and long_sub (programs/long_*.taotp), in float64 and float32.
+"""The proofs of long_add, long_sub and long_add_unpadded (programs/long_*.taotp), in float64
+and float32.
 
     python benchmarks/long_arith_proof.py exhaustive     # every input at n_digits = 1, 2, 3
     python benchmarks/long_arith_proof.py samples        # 10,000 spec samples at 10 (seed 2025)
     python benchmarks/long_arith_proof.py edges          # the edge cases at 10, 20, 40
     python benchmarks/long_arith_proof.py margins        # every n_digits 1..40: samples + edges
     python benchmarks/long_arith_proof.py all
+    python benchmarks/long_arith_proof.py exhaustive --ops unpadded --widths 1 2 --jobs 2
 
 Each line: program, n_digits, dtype, inputs, failures, the smallest logit margin (top-1
 minus top-2, over every output token) and the softest attention (the smallest max weight
 of a head), with the seconds it took. Samples come from the spec's sampler
-(taotp/spec_arith.py: half uniform pairs, half long carry / borrow chains). Exits 1 on
-any failure. Use `--ops add`, `--dtypes float32`, `--max-n`, `--samples` to narrow it.
+(taotp/spec_arith.py: uniform pairs and long carry / borrow chains; for long_add_unpadded,
+numbers of every length). Exits 1 on any failure. Use `--ops add`, `--dtypes float32`,
+`--max-n`, `--samples`, `--per-n`, `--widths` to narrow it (`--ops unpadded` for
+long_add_unpadded); `--jobs` spreads exhaustive and sample checks over processes.
 """
 
 from __future__ import annotations
@@ -28,7 +32,23 @@ from taotp.decoding import numeric_guard
 from taotp.checking.stats import Stats
 from taotp.engine.fast import FastEngine
 
-PROGRAMS = {"add": "long_add", "sub": "long_sub"}
+PROGRAMS = {"add": "long_add", "sub": "long_sub", "unpadded": "long_add_unpadded"}
+
+
+def text_of(a: int, b: int, n: int, op: str) -> str:
+    return spec_arith.unpadded_text(a, b) if op == "unpadded" else spec_arith.text_of(a, b, n, op)
+
+
+def result_of(a: int, b: int, n: int, op: str) -> str:
+    return str(a + b) if op == "unpadded" else spec_arith.result_of(a, b, n, op)
+
+
+def edge_pairs(n: int, op: str):
+    return spec_arith.unpadded_edge_pairs(n) if op == "unpadded" else spec_arith.edge_pairs(n, op)
+
+
+def parse(text: str, op: str):
+    return spec_arith._parse(text, "add" if op == "unpadded" else op)
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -46,7 +66,7 @@ def run_texts(prog, texts, dtype):
 
 
 def line(op, n, dtype, total, failed, margin, soft, secs, what):
-    print(f"{PROGRAMS[op]:9} n={n:<3} {dtype:8} {what:22} {total:>9,} inputs  {failed:>3} failed  "
+    print(f"{PROGRAMS[op]:17} n={n:<3} {dtype:8} {what:22} {total:>9,} inputs  {failed:>3} failed  "
           f"margin {margin:.6f}  softest {soft:.6f}  {secs:7.1f}s", flush=True)
     return failed
 
@@ -60,10 +80,10 @@ def by_check(op, n, dtype, what, **kw):
 
 def by_pairs(op, n, dtype, pairs, what, prog=None):
     prog = prog or compile_(op, n)
-    texts = [spec_arith.text_of(a, b, n, op) for a, b in pairs]
+    texts = [text_of(a, b, n, op) for a, b in pairs]
     start = time.perf_counter()
     got, st = run_texts(prog, texts, DTYPES[dtype])
-    failed = sum(g != spec_arith.result_of(a, b, n, op) for g, (a, b) in zip(got, pairs))
+    failed = sum(g != result_of(a, b, n, op) for g, (a, b) in zip(got, pairs))
     return line(op, n, dtype, len(pairs), failed, st["min_margin"], st["softest_attention"],
                 time.perf_counter() - start, what)
 
@@ -71,32 +91,37 @@ def by_pairs(op, n, dtype, pairs, what, prog=None):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["exhaustive", "samples", "edges", "margins", "all"])
-    ap.add_argument("--ops", nargs="+", default=list(PROGRAMS), choices=list(PROGRAMS))
+    ap.add_argument("--ops", nargs="+", default=["add", "sub"], choices=list(PROGRAMS),
+                    help="add, sub (the default) and unpadded (long_add_unpadded: slower, its layers grow)")
     ap.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=list(DTYPES))
     ap.add_argument("--max-n", type=int, default=40, help="margins: n_digits 1..max-n (default 40)")
     ap.add_argument("--samples", type=int, default=10_000, help="samples at n_digits = 10 (default 10,000)")
     ap.add_argument("--per-n", type=int, default=300, help="margins: spec samples per n_digits (default 300)")
+    ap.add_argument("--widths", nargs="+", type=int, default=[1, 2, 3],
+                    help="exhaustive: the n_digits to check (default 1 2 3)")
+    ap.add_argument("--jobs", type=int, default=1, help="exhaustive, samples: local processes (default 1)")
     args = ap.parse_args()
     todo = ["exhaustive", "samples", "edges", "margins"] if args.what == "all" else [args.what]
     failed = 0
     for op in args.ops:
         for dtype in args.dtypes:
             if "exhaustive" in todo:
-                for n in (1, 2, 3):
-                    failed += by_check(op, n, dtype, "every input", exhaustive=True)
+                for n in args.widths:
+                    failed += by_check(op, n, dtype, "every input", exhaustive=True, jobs=args.jobs)
             if "samples" in todo:
-                failed += by_check(op, 10, dtype, "spec samples, seed 2025", samples=args.samples, seed=2025)
+                failed += by_check(op, 10, dtype, "spec samples, seed 2025", samples=args.samples, seed=2025,
+                                   jobs=args.jobs)
             if "edges" in todo:
                 for n in (10, 20, 40):
-                    failed += by_pairs(op, n, dtype, spec_arith.edge_pairs(n, op), "edge cases")
+                    failed += by_pairs(op, n, dtype, edge_pairs(n, op), "edge cases")
             if "margins" in todo:
                 for n in range(1, args.max_n + 1):
                     prog = compile_(op, n)
                     rng = np.random.default_rng(n)
                     settings = specs.settings_of(prog)
                     spec = specs.get(PROGRAMS[op])
-                    pairs = [spec_arith._parse(spec.sample(settings, rng), op) for _ in range(args.per_n)]
-                    failed += by_pairs(op, n, dtype, pairs + spec_arith.edge_pairs(n, op),
+                    pairs = [parse(spec.sample(settings, rng), op) for _ in range(args.per_n)]
+                    failed += by_pairs(op, n, dtype, pairs + edge_pairs(n, op),
                                        "samples + edges", prog)
     print("OK" if failed == 0 else f"FAILED: {failed} inputs")
     return 1 if failed else 0

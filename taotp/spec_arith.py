@@ -1,4 +1,5 @@
-"""Specs for arithmetic at any length: `long_add` and `long_sub` (programs/long_*.taotp).
+"""Specs for arithmetic at any length: `long_add`, `long_sub` and `long_add_unpadded`
+(programs/long_*.taotp).
 
 Both take two zero-padded n_digits-digit numbers. What makes them hard is the carry
 (borrow) chain: a run of places whose pair passes the carry on (a + b = 9 for addition,
@@ -7,6 +8,12 @@ the Hypothesis strategy mix uniform pairs with *chain pairs*: b is the partner t
 makes every place pass the carry on (9 - a for addition, a itself for subtraction),
 then a few places are changed at random, so that runs of every length end in every way.
 `edge_pairs(n, op)` lists the classic edge cases.
+
+`long_add_unpadded` takes numbers of 1..n_digits digits without leading zeros ("45+78=").
+There the carry chain may also run through the places where only the longer number has
+digits (9999 + 1), and the lengths matter: `unpadded_pair` draws each length first, then
+a chain pair aligned at the last digit (b's digit is 9 - a's, or 9 where a has none; a's
+digits above b's are 9s half the time), then a few breaks, then fixes the leading digits.
 """
 
 from __future__ import annotations
@@ -103,3 +110,96 @@ def _register(name: str, op: str, description: str):
 _register("long_add", "add", "'0045+0078=' -> '00123' at any n_digits (as add); samples favour long carry chains")
 _register("long_sub", "sub", "'0078-0045=' -> '+0033', '0045-0078=' -> '-0033': the sign, then |a - b| "
                              "in n_digits digits; samples favour long borrow chains")
+
+
+# -- without zero padding (long_add_unpadded) --------------------------------------------------
+def _from_places(places) -> int:
+    """The number whose digits, least significant first, are `places`."""
+    return int("".join(str(int(d)) for d in reversed(places)))
+
+
+def unpadded_chain(la: int, lb: int, a_places, through_a: bool, breaks, lead_a: int, lead_b: int):
+    """a from its digits (least significant first, la of them); b (lb digits) passes the carry
+    on at every place: 9 - a's digit where a has one, 9 above it; a's digits above b's are 9
+    when `through_a`; then `breaks` ((place, digit, which): which 0 sets a's digit, 1 b's) and
+    the leading digits: a zero lead becomes lead_a / lead_b (1..9)."""
+    a = [int(d) for d in a_places[:la]]
+    b = [9 - a[j] if j < la else 9 for j in range(lb)]
+    if through_a:
+        a = [9 if j >= lb else d for j, d in enumerate(a)]
+    for place, digit, which in breaks:
+        x = b if which else a
+        x[place % len(x)] = int(digit)
+    if la > 1 and a[-1] == 0:
+        a[-1] = lead_a
+    if lb > 1 and b[-1] == 0:
+        b[-1] = lead_b
+    return _from_places(a), _from_places(b)
+
+
+def unpadded_edge_pairs(n: int) -> list[tuple[int, int]]:
+    """0+0, 9..9+1 (the carry through every place of a), 1+9..9, 9..9+9..9, 9..9+0, numbers of
+    different lengths (9..9+9, 10..0+9..9 of n-1 digits), alternating chains, a chain through
+    every place (4545.. + 5454.. and + 1), 5..5+5..5."""
+    top = 10**n - 1
+    alt_a = _number([(9, 0)[i % 2] for i in range(n)])                    # 9090...
+    alt_b = _number([(0, 9)[i % 2] if i < n - 1 else 1 for i in range(n)])   # 0909...1
+    half = _number([4 + i % 2 for i in range(n)])                         # 4545...
+    short = 10 ** (n - 1) - 1                                             # n-1 nines
+    pairs = [(0, 0), (top, 1), (1, top), (top, top), (top, 0), (0, top), (top, 9), (9, top),
+             (10 ** (n - 1), short), (short, 10 ** (n - 1)), (alt_a, alt_b), (alt_b, alt_a),
+             (half, top - half), (half, top - half + 1), (top // 9 * 5, top // 9 * 5),
+             (top - 1, 1), (5 * 10 ** (n - 1), 5 * 10 ** (n - 1))]
+    return list(dict.fromkeys((a, b) for a, b in pairs if 0 <= a <= top and 0 <= b <= top))
+
+
+def _unpadded_sample(n: int, rng) -> tuple[int, int]:
+    """A third uniform (each length drawn first), two thirds carry chains; the two lengths
+    are equal half the time, drawn apart otherwise."""
+    la, lb = (int(x) for x in rng.integers(1, n + 1, 2))
+    if rng.random() < 0.5:
+        lb = la
+    if rng.random() < 1 / 3:
+        def number(k):                       # k digits, the first not 0 (unless k = 1)
+            digits = rng.integers(0, 10, k)
+            digits[0] = rng.integers(1 if k > 1 else 0, 10)
+            return _number(digits)
+        return number(la), number(lb)
+    breaks = [(int(rng.integers(0, n)), int(rng.integers(0, 10)), int(rng.integers(0, 2)))
+              for _ in range(int(rng.integers(0, 4)))]
+    a, b = unpadded_chain(la, lb, rng.integers(0, 10, la), bool(rng.random() < 0.5), breaks,
+                          int(rng.integers(1, 10)), int(rng.integers(1, 10)))
+    return (a, b) if rng.random() < 0.5 else (b, a)
+
+
+def unpadded_strategy(n: int):
+    """Hypothesis: numbers of every length, or carry chains (the same shapes as the sampler)."""
+    st = _st()
+    number = st.integers(1, n).flatmap(lambda k: st.integers(0 if k == 1 else 10 ** (k - 1), 10 ** k - 1))
+    digits = st.lists(st.integers(0, 9), min_size=n, max_size=n)
+    breaks = st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, 9), st.integers(0, 1)), max_size=3)
+    lengths = st.one_of(st.integers(1, n).map(lambda k: (k, k)), st.tuples(st.integers(1, n), st.integers(1, n)))
+    chain = st.builds(lambda ls, *rest: unpadded_chain(*ls, *rest), lengths, digits, st.booleans(), breaks,
+                      st.integers(1, 9), st.integers(1, 9))
+    chains = st.tuples(chain, st.booleans()).map(lambda cs: cs[0] if cs[1] else cs[0][::-1])
+    return st.one_of(st.tuples(number, number), chains)
+
+
+def unpadded_text(a: int, b: int) -> str:
+    return f"{a}+{b}="
+
+
+def _unpadded_enum(s):
+    top = 10 ** _digits(s)
+    return (unpadded_text(a, b) for a in range(top) for b in range(top))
+
+
+register(
+    "long_add_unpadded",
+    reference=lambda s, text: str(sum(_parse(text, "add"))),
+    strategy=lambda s: unpadded_strategy(_digits(s)).map(lambda ab: unpadded_text(*ab)),
+    enumerate=_unpadded_enum, size=lambda s: 10 ** (2 * _digits(s)),
+    sample=lambda s, rng: unpadded_text(*_unpadded_sample(_digits(s), rng)),
+    description="'45+78=' -> '123': numbers of 1..n_digits digits without leading zeros, at any "
+                "n_digits; samples favour carry chains and numbers of different lengths",
+)

@@ -29,10 +29,12 @@ SHIPPED = {
     "add_mod": {"n_digits": 1}, "add": {"n_digits": 1}, "add_unpadded": {"n_digits": 1},
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
-    "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "reverse": {"n": 6},
+    "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "long_add_unpadded": {"n_digits": 2},
+    "reverse": {"n": 6},
     "sort_ints": {"lo": -5, "hi": 9, "max_len": 8}, "min_ints": {"lo": -5, "hi": 9, "block": 10},
     "max_ints": {"lo": -5, "hi": 9, "block": 10},
     "mul": {"n_digits": 1}, "mul_unpadded": {"n_digits": 1},
+    "length": {"n": 8}, "hist": {"n": 6}, "sort_unique": {"n": 10, "max_len": 6}, "count_less_freq": {"max_len": 6},
 }
 
 

@@ -152,12 +152,14 @@ def test_engine_registry_has_fast():
 SHIPPED = {
     "hello": {}, "min": {}, "max": {}, "sort": {}, "add_digit_mod": {}, "add_mod": {}, "add": {},
     "add_unpadded": {}, "mul": {}, "mul_unpadded": {},
-    "long_add": {"n_digits": 5}, "long_sub": {"n_digits": 5}, "reverse": {},
+    "long_add": {"n_digits": 5}, "long_sub": {"n_digits": 5},
+    "long_add_unpadded": {"n_digits": 2}, "reverse": {},
     "sort_ints": {"lo": -20, "hi": 40, "max_len": 10},
     "min_ints": {"lo": -20, "hi": 40, "block": 20}, "max_ints": {"lo": -20, "hi": 40, "block": 20},
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
+    "length": {}, "hist": {}, "sort_unique": {}, "count_less_freq": {},
 }
 
 

@@ -1,4 +1,5 @@
-"""Arithmetic at any length: programs/long_add.taotp and programs/long_sub.taotp.
+"""Arithmetic at any length: programs/long_add.taotp, programs/long_sub.taotp and
+programs/long_add_unpadded.taotp (numbers without zero padding; its layers grow with n_digits).
 
 Checked against Python's integers in float64 and float32: every one-digit input, Hypothesis
 (uniform pairs and long carry / borrow chains, taotp.spec_arith) at 3 and 12 digits, the
@@ -11,6 +12,7 @@ every sublayer (why float32 is exact); the input check. The full proofs (every i
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -178,3 +180,118 @@ def test_the_subtraction_spec_prints_the_sign():
     assert ref({"n_digits": 3}, "100-001=") == "+099"
     assert ref({"n_digits": 3}, "001-100=") == "-099"
     assert ref({"n_digits": 3}, "007-007=") == "+000"
+
+
+# -- long_add_unpadded: numbers of 1..n_digits digits, no zero padding ----------------------------
+@functools.lru_cache(maxsize=None)
+def unpadded(n: int):
+    return taotp.load_program("long_add_unpadded", overrides={"n_digits": n}, progress=False)
+
+
+def run_unpadded(n: int, pairs, dtype=np.float64, engine="fast"):
+    return unpadded(n).run_batch([spec_arith.unpadded_text(a, b) for a, b in pairs], engine=engine, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unpadded_every_one_digit_input(dtype):
+    pairs = [(a, b) for a in range(10) for b in range(10)]
+    assert run_unpadded(1, pairs, dtype) == [str(a + b) for a, b in pairs]
+
+
+@pytest.mark.parametrize("n", [3, 7])
+def test_unpadded_numbers_of_every_length_and_long_chains(n):
+    @settings(max_examples=6, deadline=None, database=None)
+    @given(st.lists(spec_arith.unpadded_strategy(n), min_size=1, max_size=25), st.sampled_from(DTYPES))
+    def check(pairs, dtype):
+        assert run_unpadded(n, pairs, dtype) == [str(a + b) for a, b in pairs]
+
+    check()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unpadded_edge_cases(dtype):
+    pairs = spec_arith.unpadded_edge_pairs(8)
+    assert run_unpadded(8, pairs, dtype) == [str(a + b) for a, b in pairs]
+
+
+def test_unpadded_examples_and_the_reference_engine():
+    assert unpadded(4).run("45+78=") == "123"
+    assert unpadded(4).run("9999+1=") == "10000"
+    assert unpadded(4).run("0+0=") == "0"
+    assert run_unpadded(3, [(999, 1), (7, 995), (0, 1)], engine="reference") == ["1000", "1002", "1"]
+
+
+def test_unpadded_layers_grow_linearly():
+    """Per hypothesis (a length of b) a fixed number of heads, units and slots: every layer's
+    heads, d_head, d_ff and d_model are affine in n_digits (so the dense count is quadratic)."""
+    shapes = {}
+    for n in (1, 2, 3):
+        p = unpadded(n).params
+        shapes[n] = np.array([p.d_model] + [x for L in p.layers for x in (L.n_heads, L.d_head, L.d_ff)])
+    assert np.array_equal(shapes[3] - shapes[2], shapes[2] - shapes[1])
+    assert (shapes[2] - shapes[1])[0] == 14            # stream dimensions per hypothesis
+
+
+def _unpadded_stream(prog, a, b, dtype=np.float64):
+    """The residual stream before every sublayer, on the whole sequence (sum included)."""
+    toks = list(prog.rule.prefix) + prog.encode(spec_arith.unpadded_text(a, b))
+    toks += [prog.vocab.index[c] for c in str(a + b)]
+    P = prog.params.astype(dtype)
+    x = P.tok_emb[toks] + P.pos_emb[np.arange(len(toks))]
+    for L in P.layers:
+        yield "attention", x, L
+        x = x + self_attention(layer_norm(x), L)
+        yield "mlp", x, L
+        x = x + mlp(layer_norm(x), L)
+
+
+@settings(max_examples=8, deadline=None, database=None)
+@given(st.sampled_from([2, 5]), st.data())
+def test_unpadded_layer_norm_is_the_identity_before_every_sublayer(n, data):
+    a, b = data.draw(spec_arith.unpadded_strategy(n))
+    for _, x, _ in _unpadded_stream(unpadded(n), a, b):
+        np.testing.assert_allclose(layer_norm(x), x, atol=1e-9)   # rounding of ~10^2 terms
+
+
+@settings(max_examples=8, deadline=None, database=None)
+@given(st.sampled_from([2, 5]), st.sampled_from(DTYPES), st.data())
+def test_unpadded_every_head_decides(n, dtype, data):
+    """Hard attention (§3.1) in every head at every position whose logits are read: the top
+    weight is 1 up to softmax's 1e-10; a head of a hypothesis other than lb attends to <bos>."""
+    prog = unpadded(n)
+    a, b = data.draw(st.one_of(spec_arith.unpadded_strategy(n), st.sampled_from(spec_arith.unpadded_edge_pairs(n))))
+    start = len(str(a)) + len(str(b)) + 2                  # '=': the first position whose logits are read
+    for kind, x, L in _unpadded_stream(prog, a, b, dtype):
+        if kind == "attention":
+            top = attention_pattern(layer_norm(x), L)[3][start:].max(axis=1)   # (query, head)
+            assert top.min() > 1 - 1e-6, top.min()
+
+
+@pytest.mark.parametrize("bad", ["045+78=", "45+78", "12345+1=", "4+-8=", "+4=", "4+8=9"])
+def test_unpadded_inputs_that_break_the_format_are_refused(bad):
+    with pytest.raises(InputError, match="numbers of 1 to 4 digits without leading zeros"):
+        unpadded(4).run(bad)
+
+
+def test_the_unpadded_sampler_draws_chains_and_unequal_lengths():
+    rng = np.random.default_rng(2025)
+    n = 20
+    spec = taotp.specs.get("long_add_unpadded")
+    texts = [spec.sample({"n_digits": n}, rng) for _ in range(400)]
+    pairs = [spec_arith._parse(t, "add") for t in texts]
+    assert all(spec.reference({"n_digits": n}, t) == str(a + b) for t, (a, b) in zip(texts, pairs))
+    assert all(re.fullmatch(r"(0|[1-9][0-9]{0,19})\+(0|[1-9][0-9]{0,19})=", t) for t in texts)
+    unequal = sum(len(str(a)) != len(str(b)) for a, b in pairs)
+    long_runs = [_longest_unpadded_run(a, b) >= 8 for a, b in pairs]
+    carry_out = [len(str(a + b)) > max(len(str(a)), len(str(b))) for a, b in pairs]
+    # uniform pairs: lengths differ 95% of the time, a run of 8 nines has probability ~1e-7
+    assert 120 < unequal < 280 and sum(long_runs) > 100 and sum(map(all, zip(long_runs, carry_out))) > 25
+
+
+def _longest_unpadded_run(a: int, b: int) -> int:
+    """The longest run of places whose pair sum is 9 (digits aligned at the last one)."""
+    run_, best = 0, 0
+    for x, y in zip(str(a).zfill(60)[::-1], str(b).zfill(60)[::-1]):
+        run_ = run_ + 1 if int(x) + int(y) == 9 else 0
+        best = max(best, run_)
+    return best
