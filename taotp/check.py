@@ -54,10 +54,17 @@ class CheckResult:
     seconds: float = 0.0
     engine: str = "fast"
     dtype: str = "float64"
+    exact_in: tuple = ()      # the dtypes the program declares itself exact in (`exact in ...`)
+    exact_where: str = ""
 
     @property
     def ok(self) -> bool:
         return self.failed == 0 and self.total > 0
+
+    @property
+    def declared(self) -> bool | None:
+        """Whether the program claims exactness in the checked dtype (None: it states no precision)."""
+        return (self.dtype in self.exact_in) if self.exact_in else None
 
     @property
     def decided_by_rounding(self) -> bool:
@@ -69,8 +76,9 @@ class CheckResult:
         return {
             "program": self.program, "spec": self.spec, "mode": self.mode, "engine": self.engine,
             "dtype": self.dtype, "total": self.total, "passed": self.passed, "failed": self.failed,
-            "ok": self.ok, "decided_by_rounding": self.decided_by_rounding, "failures": [f.as_dict() for f in self.failures], **self.stats,
-            "seconds": round(self.seconds, 3),
+            "ok": self.ok, "decided_by_rounding": self.decided_by_rounding,
+            "failures": [f.as_dict() for f in self.failures], **self.stats,
+            "exact_in": list(self.exact_in), "declared": self.declared, "seconds": round(self.seconds, 3),
         }
 
 
@@ -89,6 +97,8 @@ def _inputs(spec, settings, exhaustive: bool, samples: int | None, seed: int, li
     n = 1000 if samples is None else samples
     if n < 1:
         raise UsageError("--samples must be at least 1")
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {seed}")
     size = spec.space_size(settings)
     if spec.complete and size is not None and size <= n:  # fewer inputs than samples: all of them
         return size, iter(spec.enumerate(settings)), "exhaustive"
@@ -147,7 +157,8 @@ def check(program, exhaustive: bool = False, samples: int | None = None, seed: i
     dtype = np.dtype(dtype)
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    result = CheckResult(program.name, spec.name, mode, engine=engine, dtype=dtype.name)
+    result = CheckResult(program.name, spec.name, mode, engine=engine, dtype=dtype.name,
+                         exact_in=tuple(program.exact_in), exact_where=program.exact_where)
     start = time.perf_counter()
     client = connect(scheduler) if scheduler is not None else None
     workers = dask_workers(client) if client is not None else jobs
@@ -199,7 +210,7 @@ def _layer_norm_report(program, spec, settings, exhaustive, samples, seed, limit
             continue
         prompts.append(ids)
     try:
-        outs = program.generate(prompts, engine="fast", dtype=dtype) if prompts else []
+        outs = program.generate(prompts, engine="fast", dtype=dtype, measure=True) if prompts else []
     except NumericError:
         outs = []
     measured = [list(program.rule.prefix) + ids + (out[:-1] if len(out) == steps else out)
@@ -214,6 +225,7 @@ NEAR_TIE = {"float64": 1e-9, "float32": 1e-4}
 
 def near_tie(dtype: str) -> float:
     return NEAR_TIE.get(str(dtype), NEAR_TIE["float32"])
+SMALL_MARGIN = 1e-6  # the project's bar: a smaller margin is a defect (HELPERS.md, quality bar)
 
 
 def format_result(r: CheckResult) -> str:
@@ -231,6 +243,9 @@ def format_result(r: CheckResult) -> str:
         if r.decided_by_rounding:
             lines.append(f"warning: a margin below {near_tie(r.dtype):g} is within {r.dtype} rounding of a tie; "
                          f"such an answer is decided by rounding, not by the construction")
+        elif s["min_margin"] < SMALL_MARGIN:
+            lines.append(f"warning: a margin below {SMALL_MARGIN:g} is close to floating-point rounding; "
+                         f"another machine's arithmetic could decide such an answer differently")
     if s.get("softest_attention") is not None:
         lines.append(f"softest attention (smallest max weight of a head): {s['softest_attention']:.12g}"
                      f" at layer {s['softest_attention_layer']} head {s['softest_attention_head']}"
@@ -239,6 +254,17 @@ def format_result(r: CheckResult) -> str:
         lines.append("(margins and attention statistics are reported by the fast engine only)")
     if s.get("layer_norm"):
         lines += layernorm.lines(s["layer_norm"])
+    if r.exact_in:
+        where = f" ({r.exact_where})" if r.exact_where else ""
+        if r.declared:
+            close = s.get("min_margin") is not None and s["min_margin"] < SMALL_MARGIN
+            verdict = ("contradicts that" if not r.ok else
+                       "passes, with a margin near rounding (above)," if close else "supports that")
+            lines.append(f"precision: the program declares itself exact in {', '.join(r.exact_in)}{where}; "
+                         f"this check {verdict} in {r.dtype}")
+        else:
+            lines.append(f"precision: {r.dtype} is outside the program's declared precision "
+                         f"({', '.join(r.exact_in)}{where}); `taotp run` refuses it")
     if not r.ok:
         lines.append("FAILED")
     elif r.decided_by_rounding:

@@ -6,12 +6,14 @@ ch. 8 literal, and weights written by `taotp compile` (.npz / .json)."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .decoding import DecodeRule
 from .errors import TaotpError, UsageError, did_you_mean
+from .lang.budget import BudgetError, active as active_budget
 from .lang.checks import check_file
 from .lang.evaluator import Evaluator
 from .lang.parser import parse
@@ -20,6 +22,8 @@ from .params import Params
 from .program import Program
 from .resources import programs_dir, shipped_programs
 from .vocab import Vocab, id_vocab
+from .weights_file import (MAX_JSON_BYTES, MAX_SOURCE_BYTES, check_decode, check_file_size, check_meta,
+                           check_vocab, json_of, read_npz, text_of)
 
 
 def compile_source(source: str, filename: str = "<program>", overrides: dict | None = None,
@@ -27,7 +31,12 @@ def compile_source(source: str, filename: str = "<program>", overrides: dict | N
     tree = parse(source, filename)
     evaluator = Evaluator(source, filename, overrides, base_dir=base_dir, progress=progress)
     check_file(tree, evaluator.source)
-    return evaluator.run(tree, name or Path(filename).stem)
+    # The compilation's budget is the one builtins and operators charge; numpy's overflow
+    # and NaN are reported after compilation (NaN/inf weights), and any other warning
+    # (a complex number cast to a weight, a deprecation) is an error at its line.
+    with active_budget(evaluator.budget), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return evaluator.run(tree, name or Path(filename).stem)
 
 
 def resolve(ref: str) -> Path:
@@ -51,8 +60,10 @@ def load_program(ref: str, overrides: dict | None = None, progress: bool = True)
     if path.suffix == ".npz":
         _no_overrides(overrides, path)
         return load_weights(path)
+    check_file_size(path, MAX_JSON_BYTES if path.suffix == ".json" else MAX_SOURCE_BYTES,
+                    "weights file (.json)" if path.suffix == ".json" else "program file")
     try:
-        source = path.read_text()
+        source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not a text file (a .taotp program, a ch. 8 literal, .json or .npz)") from None
     except OSError as e:
@@ -63,6 +74,8 @@ def load_program(ref: str, overrides: dict | None = None, progress: bool = True)
             data = json.loads(source)
         except json.JSONDecodeError as e:
             raise UsageError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+        except RecursionError:
+            raise UsageError(f"{path}: not valid JSON (nested too deeply)") from None
         if not isinstance(data, dict):
             raise UsageError(f"{path}: a weights file holds a JSON object {{...}}")
         return program_from_literal(data, path)
@@ -79,7 +92,10 @@ def _no_overrides(overrides, path):
 
 def program_from_literal(data: dict, path: Path) -> Program:
     params = params_from_literal(data)
-    vocab = Vocab(tuple(data["vocab"]), data.get("vocab_mode", "words")) if "vocab" in data else None
+    vocab = None
+    if "vocab" in data:
+        check_vocab(data["vocab"], data.get("vocab_mode", "words"), path)
+        vocab = Vocab(tuple(data["vocab"]), data.get("vocab_mode", "words"))
     return _program(params, vocab, data.get("decode"), data.get("meta"), path)
 
 
@@ -89,11 +105,13 @@ def _program(params: Params, vocab: Vocab | None, decode: dict | None, meta: dic
     vocab = vocab if vocab is not None else id_vocab(params.vocab_size)
     if len(vocab) != params.vocab_size:
         raise TaotpError(f"{path}: the vocabulary has {len(vocab)} tokens but tok_emb has {params.vocab_size} rows")
-    meta = meta or {}
+    meta = check_meta(meta, path)
+    decode = check_decode(decode, params.vocab_size, params.block_size, path)
     program = Program(name=meta.get("name", path.stem), params=params, vocab=vocab, rule=_rule_from(decode),
                       slots={k: tuple(v) for k, v in meta.get("slots", {}).items()}, spec=meta.get("spec"),
                       settings=meta.get("settings", {}), source_path=str(path),
-                      input_patterns=[tuple(p) for p in meta.get("input_patterns", [])])
+                      input_patterns=[tuple(p) for p in meta.get("input_patterns", [])],
+                      exact_in=tuple(meta.get("exact_in", ())), exact_where=meta.get("exact_where", ""))
     if meta.get("spec_source") is not None:  # `spec expected=F, inputs=D`, kept as the language's text
         from .spec_lang.spec import build
 
@@ -107,7 +125,8 @@ def _meta(program: Program) -> dict:
     meta = {"name": program.name, "spec": program.spec,
             "settings": {k: v for k, v in program.settings.items() if isinstance(v, plain)},
             "slots": {k: list(v) for k, v in program.slots.items()},
-            "input_patterns": [list(p) for p in program.input_patterns]}
+            "input_patterns": [list(p) for p in program.input_patterns],
+            "exact_in": list(program.exact_in), "exact_where": program.exact_where}
     source = getattr(program.own_spec, "source", None)
     if source is not None:  # an in-language spec (spec_lang/capture.py)
         meta["spec_source"] = source
@@ -141,6 +160,8 @@ def _decode_dict(program: Program) -> dict:
         for n in range(program.params.block_size + 1):
             try:
                 table.append(int(rule.steps(n)))
+            except BudgetError:   # not a property of this length: the rule is too costly to tabulate
+                raise
             except TaotpError:
                 table.append(None)
         d["steps_by_input_len"] = table
@@ -172,17 +193,13 @@ def save_weights(program: Program, out: Path) -> None:
 
 
 def load_weights(path: Path) -> Program:
-    try:
-        with open(path, "rb") as f:
-            if f.read(2) != b"PK":
-                raise UsageError(f"{path} is not an .npz archive (as `taotp compile -o FILE.npz` writes)")
-        with np.load(path, allow_pickle=False) as z:
-            flat = {k: z[k] for k in z.files}
-        vocab_arr = flat.pop("vocab", None)
-        mode = str(flat.pop("vocab_mode", np.array("words")))
-        decode = json.loads(str(flat.pop("decode", np.array("{}"))))
-        meta = json.loads(str(flat.pop("meta", np.array("{}"))))
-    except (OSError, ValueError) as e:
-        raise UsageError(f"cannot read weights from {path}: {e}") from None
-    vocab = Vocab(tuple(str(t) for t in vocab_arr), mode) if vocab_arr is not None else None
+    flat = read_npz(path)
+    vocab_arr = flat.pop("vocab", None)
+    mode = text_of(flat, "vocab_mode", "words", path)
+    decode, meta = json_of(flat, "decode", path), json_of(flat, "meta", path)
+    vocab = None
+    if vocab_arr is not None:
+        tokens = [str(t) for t in np.atleast_1d(vocab_arr)]
+        check_vocab(tokens, mode, path)
+        vocab = Vocab(tuple(tokens), mode)
     return _program(Params.from_flat(flat), vocab, decode, meta, path)

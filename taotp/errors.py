@@ -123,3 +123,28 @@ def did_you_mean(name: str, candidates) -> str | None:
 
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def cut(text: str, limit: int = 80) -> str:
+    """repr(text) for a message, cut to about `limit` characters with the full length said
+    (an error that quotes a 1 MB input quotes its start)."""
+    text = str(text)
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text):,} characters)"
+
+
+def plain(value) -> str:
+    """A value as a message shows it: numbers plainly (2.5, never np.float64(2.5)), text
+    quoted and cut, arrays by their shape, anything else by its type."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        return cut(value, 60)
+    if isinstance(value, (bool, int, float)) or value is None:
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {'x'.join(map(str, value.shape)) or 'scalar'}"
+    return {list: "a list", tuple: "a tuple", dict: "a dict"}.get(type(value), type(value).__name__)

@@ -100,6 +100,8 @@ def params_from_literal(data: dict) -> Params:
     tok = _array(data["tok_emb"], "tok_emb", 2)
     d = tok.shape[1]
     layers = []
+    if not isinstance(data.get("layers", []), list):
+        raise ShapeError("'layers' should be a list of layer dicts")
     for i, L in enumerate(data.get("layers", [])):
         if not isinstance(L, dict):
             raise ShapeError(f"layers[{i}] should be a dict")

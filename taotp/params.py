@@ -73,6 +73,15 @@ class Layer:
         return {k: getattr(self, k) for k in LAYER_MATRICES}
 
 
+def _check_ln(ln: LayerNorm, name: str, d: int) -> None:
+    for part in ("gamma", "beta"):
+        val = np.asarray(getattr(ln, part))
+        if val.ndim not in (0, 1) or (val.ndim == 1 and val.shape != (d,)):
+            raise ShapeError(f"{name}.{part} should be a scalar or ({d},)")
+        if not np.issubdtype(val.dtype, np.number) or np.issubdtype(val.dtype, np.complexfloating):
+            raise ShapeError(f"{name}.{part} should hold real numbers, got {val.dtype}")
+
+
 @dataclass
 class Params:
     tok_emb: np.ndarray
@@ -133,11 +142,8 @@ class Params:
             need(f"layers[{i}].M2", L.M2, (f, d))
             need(f"layers[{i}].b2", L.b2, (d,))
             for ln_name in ("ln1", "ln2"):
-                ln = getattr(L, ln_name)
-                for part in ("gamma", "beta"):
-                    val = np.asarray(getattr(ln, part))
-                    if val.ndim not in (0, 1) or (val.ndim == 1 and val.shape != (d,)):
-                        raise ShapeError(f"layers[{i}].{ln_name}.{part} should be a scalar or ({d},)")
+                _check_ln(getattr(L, ln_name), f"layers[{i}].{ln_name}", d)
+        _check_ln(self.lnf, "lnf", d)
         return self
 
     def astype(self, dtype) -> "Params":

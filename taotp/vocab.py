@@ -8,8 +8,9 @@ whitespace). A ch. 8 literal has no vocabulary: its tokens are the ids themselve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from .errors import InputError
+from .errors import InputError, cut
 
 
 @dataclass(frozen=True)
@@ -30,18 +31,19 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    @property
+    @cached_property
     def index(self) -> dict[str, int]:
+        """token -> id (built once; the dataclass is frozen, so it never goes stale)."""
         return {t: i for i, t in enumerate(self.tokens)}
 
     def id(self, token: str) -> int:
         try:
             return self.index[token]
         except KeyError:
-            raise InputError(f"unknown token {token!r}; the vocabulary is {self.describe()}") from None
+            raise InputError(f"unknown token {cut(token, 40)}; the vocabulary is {self.describe()}") from None
 
     def describe(self, limit: int = 40) -> str:
-        shown = ", ".join(repr(t) for t in self.tokens[:limit])
+        shown = ", ".join(cut(t, 40) for t in self.tokens[:limit])
         more = f", ... ({len(self.tokens)} tokens)" if len(self.tokens) > limit else ""
         return "[" + shown + more + "]"
 
@@ -67,7 +69,7 @@ class Vocab:
         for tok in self.split(text):
             if tok not in index:
                 raise InputError(
-                    f"unknown token {tok!r} in the input; the vocabulary is {self.describe()}"
+                    f"unknown token {cut(tok, 40)} in the input; the vocabulary is {self.describe()}"
                 )
             ids.append(index[tok])
         return ids

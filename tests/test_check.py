@@ -77,7 +77,8 @@ def test_check_cli_json(tmp_path):
     data = json.loads(res.output)
     assert data["failed"] > 0 and data["passed"] + data["failed"] == data["total"] == 50
     assert data["ok"] is False and data["failures"][0]["expected"] != data["failures"][0]["actual"]
-    good = json.loads(run_cli("check", "sort", "--samples", "50", "--json").output)
+    # n = 20: at the default 28 SORT's answers are decided by rounding (docs/ERRATA.md)
+    good = json.loads(run_cli("check", "sort", "--set", "n=20", "--samples", "50", "--json").output)
     assert good["ok"] and good["softest_attention_layer"] == 0 and good["min_margin"] > 0
 
 

@@ -66,13 +66,25 @@ def test_json_output(run):
     (("run", "sort", "--set", "q=1", "-i", "1 0"), "no parameter 'q'"),
     (("run", "sort", "-i", "1 0", "--batch", "-"), "not both"),
     (("compile", "sort", "-o", "x.txt"), ".npz or .json"),
-    (("run", "sort", "-i", "6 2 0", "--dtype", "float32", "--engine", "reference"), "numeric error: overflow"),
+    (("run", "sort", "-i", "6 2 0", "--dtype", "float32", "--engine", "reference"), "exact only in float64"),
 ])
 def test_bad_use_is_a_message_and_a_non_zero_exit(run, args, words):
     r = run(*args)
     assert r.exit_code != 0
     assert words in r.output
     assert "Traceback" not in r.output
+
+
+def test_overflow_in_float32_is_a_numeric_error(run, tmp_path):
+    """SORT without its `exact in float64`: float32 runs, and its 1e20 * 1e20 overflows loudly."""
+    from taotp.resources import programs_dir
+
+    src = (programs_dir() / "sort.taotp").read_text()
+    assert "\nexact in float64" in src
+    p = tmp_path / "sort_any_dtype.taotp"
+    p.write_text(src.replace("\nexact in float64", "\n"))
+    r = run("run", str(p), "-i", "6 2 0", "--dtype", "float32", "--engine", "reference")
+    assert r.exit_code == 1 and "numeric error: overflow" in r.output
 
 
 def test_syntax_error_names_the_line(run, tmp_path):

@@ -17,8 +17,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @settings(max_examples=15)
-@given(st.lists(st.integers(1, 27), unique=True, min_size=1, max_size=12).flatmap(st.permutations))
+@given(st.lists(st.integers(1, 20), unique=True, min_size=1, max_size=12).flatmap(st.permutations))
 def test_npz_weights_sort_under_an_independent_forward_pass(tmp_path_factory, xs):
+    """Numbers up to 20: there SORT's margin (4e-12) dwarfs any difference in rounding
+    between two implementations; above 24 it is a few ulps (docs/ERRATA.md)."""
     out = tmp_path_factory.mktemp("w") / "sort.npz"
     save_weights(taotp.load_program("sort"), out)
     with np.load(out, allow_pickle=False) as z:

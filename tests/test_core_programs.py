@@ -28,7 +28,14 @@ def test_hello_counts_as_the_book():
     assert taotp.load_program("hello").params.count()["n_params"] == 72  # §2.4: (13 + 11) * 3
 
 
-@given(st.lists(st.integers(1, 27), unique=True, min_size=1, max_size=27).flatmap(st.permutations))
+# SORT's margin falls 16x every two numbers (docs/ERRATA.md). On inputs of numbers up to
+# 20 the shipped n = 28 program's smallest logit margin is 4e-12, thousands of ulps of its
+# logits (about 6): any machine's rounding gives these answers. With 25..27 in the input
+# the margin is 3.6e-15, 4 ulp: rounding decides there, so no test asserts those answers.
+DECIDED = 20
+
+
+@given(st.lists(st.integers(1, DECIDED), unique=True, min_size=1, max_size=DECIDED).flatmap(st.permutations))
 def test_sort_sorts_distinct_numbers(xs):
     out = SORT.run(" ".join(map(str, xs + [0])))
     assert ints(out) == sorted(xs)
@@ -55,10 +62,19 @@ def test_min_and_max_count_as_the_book(prog):
     assert nz["n_params"] - nz["tok_emb"] == 11
 
 
-@pytest.mark.parametrize("n", [5, 16, 28])
+@pytest.mark.parametrize("n", [5, 16, 24])   # at n = 24 the smallest margin is 9.6e-13 (docs/ERRATA.md)
 def test_sort_every_small_vocabulary_exhaustively_by_pairs(n):
     prog = taotp.load_program("sort", {"n": n})
     for a in range(1, n):
         for b in range(1, n):
             if a != b:
                 assert ints(prog.run(f"{a} {b} 0")) == sorted([a, b])
+
+
+def test_sort_at_the_books_n_says_its_margin_is_rounding():
+    """At n = 28 the answers are decided by rounding (margin 3.6e-15): check says so."""
+    from taotp.check import check, format_result, near_tie
+
+    r = check(SORT, samples=300, seed=0, progress=False)
+    assert r.stats["min_margin"] < near_tie("float64") and r.decided_by_rounding
+    assert "decided by rounding" in format_result(r)

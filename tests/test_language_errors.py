@@ -27,7 +27,7 @@ def compile_text(text, **kw):
     ("assert n > 10, \"n must exceed 10\"\n", (5, 1), "n must exceed 10"),
     ("layer 0:\n  head 3:\n    Q = 1\n", (6, 8), "head index"),
     ("let x = [1, 2][5]\n", (5, 9), "out of range"),
-    ("let y = zeros([100000, 100000])\n", (5, 9), "limit"),
+    ("let y = zeros([100000, 100000])\n", (5, 9), "memory budget"),
     ("tok_emb[:, p] = \"abc\"\n", (5, 1), "needs numbers"),
     ("vocab ints(3)\n", (5, 1), "declared twice"),
     ("let z = undefined_thing + 1\n", (5, 9), "unknown name"),

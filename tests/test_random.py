@@ -85,9 +85,9 @@ def test_ints_in_range(shape, seed, low, width):
     (lambda: random_normal("ab"), "must be an integer"),
     (lambda: random_normal(3, std=-1), "std must be a finite number >= 0"),
     (lambda: random_normal(3, seed=-2), "seed must be non-negative"),
-    (lambda: random_signs([10**5, 10**5]), "more than the limit"),
+    (lambda: random_signs([10**5, 10**5]), "memory budget"),
     (lambda: random_orthogonal(0), "d must be at least 1"),
-    (lambda: random_orthogonal(10**4, count=10**3), "more than the limit"),
+    (lambda: random_orthogonal(10**4, count=10**3), "memory budget"),
     (lambda: random_ints(3, 2, low=5), "must be greater than low"),
 ])
 def test_bad_arguments_are_clear(call, words):

@@ -129,7 +129,9 @@ def test_file_errors(tmp_path):
         read_table_file(binary)
 
 
-def test_relative_paths_current_folder_first_then_program_folder(tmp_path, monkeypatch):
+def test_paths_from_the_command_line_current_folder_first_then_program_folder(tmp_path, monkeypatch):
+    """A path given with --set is the user's: looked up in the current folder, then next to
+    the program."""
     prog_dir, cwd = tmp_path / "prog", tmp_path / "cwd"
     prog_dir.mkdir()
     cwd.mkdir()
@@ -137,13 +139,55 @@ def test_relative_paths_current_folder_first_then_program_folder(tmp_path, monke
     (prog_dir / "both.tsv").write_text("p\tq\n")
     (cwd / "both.tsv").write_text("c\td\n")
     monkeypatch.chdir(cwd)
-    ctx = BuiltinContext(base_dir=prog_dir)
+    ctx = BuiltinContext(base_dir=prog_dir, given_paths=frozenset({"t.tsv", "both.tsv", "nope.tsv"}))
     assert read_table(ctx, "t.tsv").get("tokens") == ["a", "b"]
     assert read_table(ctx, "both.tsv").get("tokens") == ["c", "d"]
     with pytest.raises(TaotpError, match="'nope.tsv' not found"):
         read_table(ctx, "nope.tsv")
     with pytest.raises(TaotpError, match="needs a file path"):
         read_table(ctx, "")
+
+
+def test_a_program_reads_only_inside_its_own_folder(tmp_path, monkeypatch):
+    """A path the program writes itself is relative to its folder and must stay inside it:
+    no /etc/passwd, no ../secret, no /dev/zero - unless the user names the file with --set."""
+    prog_dir = tmp_path / "prog"
+    (prog_dir / "sub").mkdir(parents=True)
+    (prog_dir / "sub" / "t.tsv").write_text("a\tb\n")
+    (tmp_path / "secret.tsv").write_text("s\tt\n")
+    (prog_dir / "cwd.tsv").write_text("p\tq\n")
+    monkeypatch.chdir(tmp_path)
+    ctx = BuiltinContext(base_dir=prog_dir)
+    assert read_table(ctx, "sub/t.tsv").get("tokens") == ["a", "b"]
+    for path in ("/etc/passwd", "../secret.tsv", str(tmp_path / "secret.tsv"), "/dev/zero", "sub/../../secret.tsv"):
+        with pytest.raises(TaotpError, match="only inside its own folder") as e:
+            read_table(ctx, path)
+        assert "root:" not in str(e.value)
+    given = BuiltinContext(base_dir=prog_dir, given_paths=frozenset({"secret.tsv"}))
+    assert read_table(given, "secret.tsv").get("tokens") == ["s", "t"]
+
+
+def test_devices_and_huge_files_are_refused(tmp_path):
+    ctx = BuiltinContext(base_dir=tmp_path, given_paths=frozenset({"/dev/zero"}))
+    with pytest.raises(TaotpError, match="not a regular file"):
+        read_table(ctx, "/dev/zero")
+    big = tmp_path / "big.tsv"
+    with open(big, "wb") as f:
+        f.truncate(2**36)                       # 64 GB, sparse: nothing is written
+    with pytest.raises(TaotpError, match="memory budget"):
+        read_table(BuiltinContext(base_dir=tmp_path), "big.tsv")
+
+
+def test_the_cli_reads_only_what_the_program_or_the_user_names(tmp_path):
+    from click.testing import CliRunner
+
+    from taotp.cli import main
+
+    prog = tmp_path / "p.taotp"
+    prog.write_text('let t = read_table("/etc/passwd")\nvocab words(t.tokens)\nmodel block=2, d_model=2\n')
+    r = CliRunner().invoke(main, ["run", str(prog), "-i", "a"])
+    assert r.exit_code == 1 and f"{prog}:1:9:" in r.output and "only inside its own folder" in r.output
+    assert "root:x" not in r.output and ":/bin/" not in r.output   # no line of the file
 
 
 def test_example_tables_parse():

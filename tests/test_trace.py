@@ -170,9 +170,10 @@ def test_cache_refuses_more_than_the_block():
 
 
 @FAST
-@given(xs=st.lists(st.integers(1, 27), min_size=1, max_size=10, unique=True))
+@given(xs=st.lists(st.integers(1, 20), min_size=1, max_size=10, unique=True))
 def test_sort_attention_lands_on_next_larger(sort28, xs):
-    """§5.2: each output step attends (weight > 0.99) to the next larger input number."""
+    """§5.2: each output step attends (weight > 0.99) to the next larger input number.
+    (Numbers up to 20: above 24 SORT's answers are decided by rounding, docs/ERRATA.md.)"""
     t = trace_program(sort28, " ".join(map(str, xs + [0])))
     assert t.generated == sorted(xs)
     pat = t.cache["blocks.0.attn.hook_pattern"][0]

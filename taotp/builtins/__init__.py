@@ -27,11 +27,19 @@ class Builtin:
     doc: str = ""
 
 
+def _budget():
+    from ..lang.budget import current
+
+    return current()
+
+
 @dataclass
 class BuiltinContext:
     base_dir: Path                       # the program's folder; data files are read relative to it
     progress_enabled: bool = True
     notes: dict = field(default_factory=dict)  # reported to the Program (e.g. for trace)
+    budget: object = field(default_factory=_budget)  # the compilation's lang.budget.Budget
+    given_paths: frozenset = frozenset()  # values typed on the command line (--set): files they name may be read
 
     def progress(self, total: int | None, desc: str = "", unit: str = "it"):
         from ..progress import Progress

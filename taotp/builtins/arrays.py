@@ -1,34 +1,52 @@
 """Array and math builtins: a small, explicit subset of NumPy (no way to reach Python).
 
-Every function that creates an array checks its size first, so a program that
-would allocate absurd sizes is refused before allocating (DESIGN.md §4)."""
+Every function whose result can be larger than its arguments charges the
+compilation's budget (taotp/lang/budget.py) for it first, so a program that would
+allocate absurd sizes, alone or together, is refused before allocating (DESIGN.md §4)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 
 from ..engine import reference
-from ..errors import CompileError
+from ..errors import CompileError, plain
+from ..lang.budget import current as budget
 from . import builtin
 
-MAX_ELEMENTS = 200_000_000  # 1.6 GB of float64
+
+def check_size(shape, what: str = "array", ops_per_element: float = 1.0) -> tuple:
+    """The shape of an array about to be made, charged to the compilation's budget."""
+    shape = tuple(_int(s, f"{what}: a dimension") for s in
+                  (shape if isinstance(shape, (tuple, list, np.ndarray)) else (shape,)))
+    return budget().array(shape, what, ops_per_element=ops_per_element)
 
 
-def check_size(shape, what: str = "array") -> tuple:
-    shape = tuple(int(s) for s in (shape if isinstance(shape, (tuple, list, np.ndarray)) else (shape,)))
-    if any(s < 0 for s in shape):
-        raise CompileError(f"{what} shape {shape} has a negative size")
-    n = math.prod(shape)
-    if n > MAX_ELEMENTS:
-        raise CompileError(f"{what} of shape {shape} would hold {n:,} numbers, more than the limit of {MAX_ELEMENTS:,}")
-    return shape
+def _int(v, what: str) -> int:
+    """An integer argument; a non-integral number or a non-number is a clear error."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise CompileError(f"{what} must be an integer, got {_show(v)}")
+    if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+        raise CompileError(f"{what} must be an integer, got {_show(v)}")
+    return int(v)
+
+
+_show = plain
 
 
 def _arr(x):
-    return np.asarray(x, dtype=np.float64) if isinstance(x, (list, tuple)) else np.asarray(x)
+    """A builtin's argument as an array of numbers (lists and integers too large for int64
+    become float64); anything else is a clear error, not one from deep inside numpy."""
+    try:
+        if isinstance(x, (list, tuple)) or (isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 2**63):
+            return np.asarray(x, dtype=np.float64)
+        arr = np.asarray(x)
+    except (TypeError, ValueError, OverflowError):
+        raise CompileError(f"expected numbers, got {_show(x)}") from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
+        raise CompileError(f"expected numbers, got {_show(x)}")
+    return arr
 
 
 # -- creation ------------------------------------------------------------------------
@@ -59,6 +77,12 @@ def arange(start, stop=None, step=1):
     """Like numpy.arange: integers from start (or 0) up to stop."""
     if stop is None:
         start, stop = 0, start
+    start, stop, step = (float(v) if isinstance(v, (float, np.floating)) else _int(v, "arange")
+                         for v in (start, stop, step))
+    if step == 0:
+        raise CompileError("arange: step must not be 0")
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise CompileError("arange: start, stop and step must be finite")
     n = max(0, math.ceil((stop - start) / step))
     check_size((n,), "arange")
     return np.arange(start, stop, step)
@@ -79,27 +103,37 @@ def array(x):
 def onehot(indices, n):
     """Rows of eye(n) picked by indices."""
     idx = np.asarray(indices, dtype=np.int64)
-    check_size(idx.shape + (int(n),), "onehot")
-    return np.eye(int(n))[idx]
+    n = _int(n, "onehot: n")
+    check_size(idx.shape + (n,), "onehot")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise CompileError(f"onehot: indices must be in [0, {n}), got {int(idx.min())}..{int(idx.max())}")
+    return np.eye(n)[idx]
 
 
 # -- shaping -----------------------------------------------------------------------
 @builtin()
 def concat(arrays, axis=0):
     """Concatenate a list of arrays along an axis (numpy.concatenate)."""
-    return np.concatenate([_arr(a) for a in arrays], axis=int(axis))
+    parts = [_arr(a) for a in arrays]
+    check_size((sum(a.size for a in parts),), "concat")
+    return np.concatenate(parts, axis=_int(axis, "concat: axis"))
 
 
 @builtin()
 def stack(arrays, axis=0):
-    return np.stack([_arr(a) for a in arrays], axis=int(axis))
+    """Join arrays of one shape along a new axis (numpy.stack)."""
+    parts = [_arr(a) for a in arrays]
+    check_size((sum(a.size for a in parts),), "stack")
+    return np.stack(parts, axis=_int(axis, "stack: axis"))
 
 
 @builtin()
 def pad(x, widths, value=0.0):
     """numpy.pad with a constant: widths as [[before, after], ...] per axis."""
     x = _arr(x)
-    widths = [tuple(int(v) for v in w) for w in widths]
+    widths = [tuple(_int(v, "pad: a width") for v in w) for w in widths]
+    if any(v < 0 for w in widths for v in w):
+        raise CompileError("pad: widths must be >= 0")
     check_size(tuple(s + a + b for s, (a, b) in zip(x.shape, widths)), "pad")
     return np.pad(x, widths, constant_values=float(value))
 
@@ -107,7 +141,9 @@ def pad(x, widths, value=0.0):
 @builtin()
 def tile(x, reps):
     x = _arr(x)
-    reps = tuple(int(r) for r in (reps if isinstance(reps, (list, tuple)) else (reps,)))
+    reps = tuple(_int(r, "tile: a repetition") for r in (reps if isinstance(reps, (list, tuple)) else (reps,)))
+    if any(r < 0 for r in reps):
+        raise CompileError("tile: repetitions must be >= 0")
     check_size((x.size * math.prod(reps),), "tile")
     return np.tile(x, reps)
 
@@ -115,8 +151,11 @@ def tile(x, reps):
 @builtin()
 def repeat(x, n, axis=None):
     x = _arr(x)
-    check_size((x.size * int(n),), "repeat")
-    return np.repeat(x, int(n), axis=None if axis is None else int(axis))
+    n = _int(n, "repeat: n")
+    if n < 0:
+        raise CompileError(f"repeat: n must be >= 0, got {n}")
+    check_size((x.size * n,), "repeat")
+    return np.repeat(x, n, axis=None if axis is None else _int(axis, "repeat: axis"))
 
 
 @builtin()
@@ -150,7 +189,11 @@ def kron(a, b):
 
 @builtin()
 def diag(x):
-    return np.diag(_arr(x))
+    """numpy.diag: a vector's diagonal matrix, or a matrix's diagonal."""
+    x = _arr(x)
+    if x.ndim == 1:
+        check_size((x.size, x.size), "diag")
+    return np.diag(x)
 
 
 @builtin()
@@ -224,19 +267,24 @@ def max_(x, *more, axis=None):
     return np.max(_arr(x), axis=axis)
 
 
+def _n_log_n(x, what):
+    budget().work(x.size * max(1.0, math.log2(max(x.size, 1))), what)
+    return x
+
+
 @builtin()
 def sort(x, axis=-1):
-    return np.sort(_arr(x), axis=int(axis))
+    return np.sort(_n_log_n(_arr(x), "sort"), axis=_int(axis, "sort: axis"))
 
 
 @builtin()
 def argsort(x):
-    return np.argsort(_arr(x), kind="stable")
+    return np.argsort(_n_log_n(_arr(x), "argsort"), kind="stable")
 
 
 @builtin()
 def unique(x):
-    return np.unique(_arr(x))
+    return np.unique(_n_log_n(_arr(x), "unique"))
 
 
 @builtin()
@@ -246,7 +294,15 @@ def norm(x, axis=None):
 
 @builtin()
 def solve(a, b):
-    return np.linalg.solve(_arr(a), _arr(b))
+    """numpy.linalg.solve: x with a @ x = b (a square)."""
+    a, b = _arr(a), _arr(b)
+    if a.ndim == 2:
+        n = a.shape[0]
+        budget().work(n ** 3 + n * n * (b.size // max(n, 1)), f"solve() of a {n}x{n} system")
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError as e:
+        raise CompileError(f"solve(): {e} (shapes {a.shape} and {b.shape})") from None
 
 
 @builtin()
@@ -254,65 +310,3 @@ def layer_norm(x, axis=-1):
     """The book's layer norm without gamma/beta: (x - mean) / (std + 1e-10) (fig 1.1)."""
     x = np.moveaxis(_arr(x).astype(np.float64), int(axis), -1)
     return np.moveaxis(reference.layer_norm(x), -1, int(axis))
-
-
-# -- Python-ish helpers ----------------------------------------------------------------
-@builtin("range")
-def range_(*args):
-    ints = [int(a) for a in args]
-    r = range(*ints)
-    if len(r) > MAX_ELEMENTS:
-        raise CompileError(f"range of {len(r):,} numbers is too long")
-    return r
-
-
-@builtin("len")
-def len_(x):
-    return len(x) if not isinstance(x, np.ndarray) or x.ndim else 1
-
-
-@builtin("int")
-def int_(x):
-    return int(np.asarray(x).item()) if isinstance(x, np.ndarray) else int(x)
-
-
-@builtin("float")
-def float_(x):
-    return float(np.asarray(x).item()) if isinstance(x, np.ndarray) else float(x)
-
-
-@builtin("str")
-def str_(x):
-    if isinstance(x, (int, float, str, bool, np.integer, np.floating)):
-        return str(x)
-    raise CompileError(f"str() takes a number or a string, got {type(x).__name__}")
-
-
-@builtin("list")
-def list_(x):
-    return list(x.tolist() if isinstance(x, np.ndarray) else x)
-
-
-@builtin("enumerate")
-def enumerate_(x):
-    return [list(t) for t in enumerate(x)]
-
-
-@builtin("zip")
-def zip_(*xs):
-    return [list(t) for t in zip(*xs)]
-
-
-@builtin()
-def product(*xs):
-    """Cartesian product of lists, as itertools.product: a list of lists."""
-    n = math.prod(len(x) for x in xs)
-    if n > MAX_ELEMENTS:
-        raise CompileError(f"product of {n:,} tuples is too large")
-    return [list(t) for t in itertools.product(*xs)]
-
-
-@builtin()
-def chars_of(s):
-    """The characters of a string, as a list."""
-    return list(str(s))

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import CompileError, plain
+from ..lang.budget import current as budget
 from . import builtin
 
 SQRT3 = 3 ** 0.5
+
+
+def _count(n, what: str) -> int:
+    """A positive whole number of points (a float such as 28.0 is accepted)."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, float, np.integer, np.floating)) \
+            or not float(n).is_integer():
+        raise CompileError(f"{what} needs a whole number, got {plain(n)}")
+    if n < 1:
+        raise CompileError(f"{what} needs n >= 1, got {int(n)}")
+    return int(n)
 
 
 @builtin()
@@ -18,6 +29,7 @@ def ring3d(t):
     Every such point has mean 0 and variance 1, so layer norm leaves it fixed.
     t: an angle -> (3,); an array of n angles -> (n, 3)."""
     t = np.asarray(t, dtype=np.float64)
+    budget().array(t.shape + (3,), "ring3d", ops_per_element=8)
     x, y = np.cos(t) / 2 ** 0.5, np.sin(t) / 6 ** 0.5
     return np.stack([x + y, -x + y, -2 * y], axis=-1) * SQRT3
 
@@ -25,9 +37,8 @@ def ring3d(t):
 @builtin()
 def ring3d_array(n):
     """n evenly spaced ring points: row i is ring3d(2*pi*i/n) (fig 2.8). Linearly shiftable (§3.2)."""
-    n = int(n)
-    if n < 1:
-        raise CompileError(f"ring3d_array needs n >= 1, got {n}")
+    n = _count(n, "ring3d_array")
+    budget().array((n, 3), "ring3d_array", ops_per_element=8)
     return ring3d(2 * np.pi * np.arange(n) / n)
 
 
@@ -57,9 +68,10 @@ def shift3d(delta, n):
 @builtin()
 def padding_block(d):
     """A d-vector fixed under layer norm (§4.1): (sqrt(d-1), -1/sqrt(d-1), ...)."""
-    d = int(d)
+    d = _count(d, "padding_block")
     if d < 2:
         raise CompileError(f"padding blocks need at least 2 dimensions, got {d}")
+    budget().array((d,), "padding_block")
     return np.array([(d - 1) ** 0.5] + [-1 / (d - 1) ** 0.5] * (d - 1))
 
 
@@ -67,9 +79,10 @@ def padding_block(d):
 def powerpoints(n, mx=np.pi):
     """p_0 = 0, p_{i+1} = p_i + 2^-i, stretched to [0, mx] (§5.2.1): each point is closest
     to the next one, then the one after..."""
-    n = int(n)
+    n = _count(n, "powerpoints")
     if n < 2:
         raise CompileError(f"powerpoints needs n >= 2, got {n}")
+    budget().array((n,), "powerpoints", ops_per_element=4)
     p = np.cumsum(np.concatenate([[0.0], 1.0 / 2.0 ** np.arange(n - 1)]))
     return float(mx) * p / p.max()
 

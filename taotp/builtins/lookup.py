@@ -27,6 +27,7 @@ from .random import _int
 PAD = 3      # the position slot's 3 dims, zero after cleanup, still counted by LN
 MAX_LOGITS = 50_000_000  # entries * vocab per step: refuse before allocating (DESIGN.md §4)
 MAX_STEP_WORK = 300_000_000  # multiplications per step (hashing + gradients): refuse runaway widths
+STEP_OVERHEAD = 100_000      # a step's fixed cost (its numpy calls), in the budget's element-operations
 
 
 def layer_norm_rows(x: np.ndarray) -> np.ndarray:
@@ -217,6 +218,11 @@ def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, see
     if work > MAX_STEP_WORK:
         raise CompileError(f"lookup_fit: tok_dims={tok_dims:,} makes each step about {work:,} multiplications, "
                            f"more than the limit of {MAX_STEP_WORK:,}; use a smaller tok_dims")
+    # one step holds the logits (entries, vocab) a few times over and E, M and their gradients
+    ctx.budget.reserve(8 * (3 * len(keys) * vocab_size + 4 * (vocab_size + keys.shape[1] * tok_dims) * tok_dims),
+                       "lookup_fit's working arrays")
+    # a step also costs some 30 numpy calls whatever its size: about STEP_OVERHEAD element-operations
+    ctx.budget.work((work + STEP_OVERHEAD) * iters, f"lookup_fit: {iters:,} steps of about {work:,} multiplications")
     with ctx.progress(iters, desc=f"lookup fit ({len(keys)} entries, {tok_dims} dims)") as bar, one_blas_thread():
         E, M, losses = fit(keys, values, vocab_size, tok_dims, iters, lr, _int(seed, "seed"), progress=bar)
     acc = float(np.mean(fitted_logits(E, M, keys).argmax(axis=1) == values))

@@ -10,42 +10,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import CompileError, plain
+from ..lang.budget import current as budget
 from . import builtin
-
-# Refuse absurd allocations before making them (DESIGN.md §4).
-MAX_ELEMENTS = 50_000_000
 
 
 def _int(value, what: str, nonneg: bool = True) -> int:
     """An integer (non-negative unless nonneg=False) from a language value
     (int, integral float or numpy scalar)."""
     if isinstance(value, (bool, np.bool_)):
-        raise CompileError(f"{what} must be an integer, got {value!r}")
+        raise CompileError(f"{what} must be an integer, got {plain(value)}")
     try:
         as_float = float(value)
     except (TypeError, ValueError):
-        raise CompileError(f"{what} must be an integer, got {value!r}") from None
+        raise CompileError(f"{what} must be an integer, got {plain(value)}") from None
     if not np.isfinite(as_float) or as_float != int(as_float):
-        raise CompileError(f"{what} must be an integer, got {value!r}")
+        raise CompileError(f"{what} must be an integer, got {plain(value)}")
     if nonneg and as_float < 0:
         raise CompileError(f"{what} must be non-negative, got {int(as_float)}")
     return int(as_float)
 
 
-def _shape(shape) -> tuple[int, ...]:
-    """A shape from an int or a list/tuple/array of ints, checked against MAX_ELEMENTS."""
+def _shape(shape, ops_per_element: float = 1.0) -> tuple[int, ...]:
+    """A shape from an int or a list/tuple/array of ints, charged to the compilation's budget
+    (refused before allocating when it does not fit, DESIGN.md §4)."""
     if isinstance(shape, np.ndarray):
         shape = shape.tolist()
     dims = tuple(_int(s, "every dimension of a shape") for s in shape) if isinstance(shape, (list, tuple)) \
         else (_int(shape, "a shape"),)
-    total = int(np.prod(dims, dtype=object)) if dims else 1
-    if total > MAX_ELEMENTS:
-        raise CompileError(
-            f"a random array of shape {dims} would hold {total:,} numbers, "
-            f"more than the limit of {MAX_ELEMENTS:,}"
-        )
-    return dims
+    return budget().array(dims, "a random array", ops_per_element=ops_per_element)
 
 
 def _rng(seed) -> np.random.Generator:
@@ -77,7 +70,7 @@ def random_orthogonal(d, seed=0, count=None) -> np.ndarray:
     if d == 0:
         raise CompileError("random_orthogonal: d must be at least 1")
     n = 1 if count is None else _int(count, "random_orthogonal: count")
-    _shape((n, d, d))
+    _shape((n, d, d), ops_per_element=4 * d)   # QR: about 4 d^3 operations per matrix
     g = _rng(seed).normal(size=(n, d, d))
     q, r = np.linalg.qr(g)
     signs = np.sign(np.diagonal(r, axis1=1, axis2=2))

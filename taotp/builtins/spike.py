@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import CompileError, plain
+from ..lang.budget import current as budget
 from ..values import Record
 from . import builtin
 
@@ -58,7 +59,7 @@ def min_separation(x: np.ndarray) -> float:
     if gaps[k] <= 0:
         i, j = sorted((int(order[k]), int(order[k + 1])))
         raise CompileError(
-            f"spike_mlp: points {i} and {j} are equal ({x[i]!r}); a function on a set needs "
+            f"spike_mlp: points {i} and {j} are equal ({plain(x[i])}); a function on a set needs "
             "distinct points (thm 6.1). Make the MLP's input tell these cases apart."
         )
     return float(gaps[k])
@@ -71,8 +72,9 @@ def build_spike_mlp(points, values):
     Hidden units 3i..3i+2 form the spike around x_i (width min_sep, height values[i])."""
     x = _as_points(points)
     a = _as_values(values, x.size)
-    sep = min_separation(x)
     m, d = a.shape
+    budget().array((3 * m, d + 2), f"spike_mlp of {m:,} points", ops_per_element=2 + np.log2(max(m, 2)) / d)
+    sep = min_separation(x)
     M1 = np.ones((1, 3 * m)) / sep                                          # (1, 3m)
     b1 = (SPIKE_OFFSETS[None, :] - x[:, None] / sep).reshape(3 * m)         # (3m,)
     M2 = (SPIKE_WEIGHTS[None, :, None] * a[:, None, :]).reshape(3 * m, d)   # (3m, d)

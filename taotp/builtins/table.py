@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, cut
 from ..values import Record
 from . import builtin
+
+BYTES_PER_FILE_BYTE = 12   # parsing keeps the text, its lines and an entry per line: about this much
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 
@@ -49,14 +51,14 @@ def parse_table(text: str, name: str = "<table>") -> Record:
         fields = line.split("\t")
         if len(fields) == 1:
             fail(lineno, f"no TAB on this line: write the key tokens, a TAB, then the value "
-                         f"(got {line.strip()!r})")
+                         f"(got {cut(line.strip(), 40)})")
         if len(fields) > 2:
             fail(lineno, f"expected 2 TAB-separated fields (key, value), got {len(fields)}")
         key, value = fields[0].split(), fields[1].split()
         if not key:
             fail(lineno, "the key is empty (nothing before the TAB)")
         if len(value) != 1:
-            what = "nothing" if not value else f"{len(value)} tokens {' '.join(value)!r}"
+            what = "nothing" if not value else f"{len(value)} tokens {cut(' '.join(value), 40)}"
             fail(lineno, f"the value must be exactly one token, got {what}")
         if key_len is None:
             key_len, key_len_line = len(key), lineno
@@ -79,14 +81,23 @@ def parse_table(text: str, name: str = "<table>") -> Record:
                   key_len=int(key_len), size=len(entries))
 
 
-def read_table_file(path: Path, shown: str | None = None) -> Record:
+def read_table_file(path: Path, shown: str | None = None, max_bytes: int | None = None) -> Record:
+    """Parse a table file; refuse folders, devices and pipes, and files larger than max_bytes."""
     shown = shown or str(path)
     if path.is_dir():
         raise TableError(f"{shown} is a folder, not a table file")
+    if not path.exists():
+        raise TableError(f"table file {shown} not found")
+    if not path.is_file():
+        raise TableError(f"{shown} is not a regular file (a device or a pipe?); a table is a text file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TableError(f"table file {shown} not found") from None
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise TableError(f"table file {shown} is {size:,} bytes; parsing it would pass the compilation's "
+                             f"memory budget (at most {max_bytes:,} bytes now)")
+        with open(path, "rb") as f:
+            data = f.read(size + 1 if max_bytes is None else min(size, max_bytes) + 1)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TableError(f"{shown} is not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
@@ -95,24 +106,38 @@ def read_table_file(path: Path, shown: str | None = None) -> Record:
 
 
 def _locate(ctx, path: str) -> Path:
-    """A relative path is looked up in the current folder first (a path typed on the
-    command line), then next to the program (a path written in the program)."""
+    """A path typed on the command line (--set) is looked up in the current folder, then next
+    to the program; a path the program writes itself must lie inside the program's folder."""
     if not isinstance(path, str) or not path:
-        raise TableError("read_table needs a file path, got " + repr(path))
+        raise TableError("read_table needs a file path, got " + cut(str(path), 60))
     p = Path(path).expanduser()
-    if p.is_absolute():
-        return p
-    candidates = [Path.cwd() / p, ctx.resolve(path)]
-    for c in candidates:
-        if c.exists():
-            return c
-    raise TableError(
-        f"table file {path!r} not found (looked in {candidates[0].parent} and {candidates[1].parent})"
-    )
+    if path in ctx.given_paths:
+        if p.is_absolute():
+            return p
+        candidates = [Path.cwd() / p, ctx.resolve(path)]
+        for c in candidates:
+            if c.exists():
+                return c
+        raise TableError(f"table file {path!r} not found "
+                         f"(looked in {candidates[0].parent} and {candidates[1].parent})")
+    base = Path(ctx.base_dir).resolve()
+    target = (base / p).resolve()
+    if p.is_absolute() or not target.is_relative_to(base):
+        raise TableError(f"the program may read files only inside its own folder ({base}); "
+                         f"{path!r} is outside it. To read another file, name it on the command line "
+                         f"(--set NAME=FILE for the parameter the program reads).")
+    if not target.exists():
+        raise TableError(f"table file {path!r} not found (looked in {base})")
+    return target
 
 
 @builtin("read_table", context=True)
 def read_table(ctx, path) -> Record:
     """Read a lookup table file -> record with keys (n, l) int ids, values (n,) ids,
-    tokens (the vocabulary, in order of first appearance), key_len and size (n)."""
-    return read_table_file(_locate(ctx, path), str(path))
+    tokens (the vocabulary, in order of first appearance), key_len and size (n).
+    The file: a path given on the command line (--set), or one inside the program's folder."""
+    budget = ctx.budget
+    budget.sweep()
+    room = max(0, int((budget.max_bytes - budget.live) // BYTES_PER_FILE_BYTE))
+    table = read_table_file(_locate(ctx, path), str(path), max_bytes=room)
+    return budget.hold(table)

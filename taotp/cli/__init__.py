@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -18,8 +19,18 @@ from ..errors import TaotpError
 COMMANDS = ["run", "compile", "export", "params", "check", "trace", "circuits", "programs", "builtins"]
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning from inside taotp or a library, said as one line (no file path, no source)."""
+    click.echo(f"warning: {message}", err=True)
+
+
 class TaotpGroup(click.Group):
     def invoke(self, ctx):
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except TaotpError as e:

@@ -23,7 +23,7 @@ from .options import dtype_of, dtype_option, json_option, load, parse_sets, prog
               help="The largest input space --exhaustive accepts (raise it for long runs, e.g. with --jobs).")
 @click.option("--samples", type=int, default=None, metavar="N",
               help="Check N random inputs (default 1000 when --exhaustive is not given).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --samples.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed for --samples (>= 0).")
 @click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE,
               show_default=True, help="Engine to check (reference is slow: for debugging; onnxruntime "
                                       "and torch run the exported program, docs/export.md).")

@@ -8,9 +8,14 @@ A mixin of MachineBuilder (machine.py). Arrays already allocated grow with zeros
 so what was written stays as it was. A new slot starts holding, in pos_emb at every
 position, the padding block of its size (book §4.1: mean 0, sum of squares = size),
 so a stream whose every slot holds such a code keeps layer norm the identity.
+
+Growing copies: the grown arrays are reserved in the compilation's memory budget
+(whole, since the old ones live until the copy is made) and held there.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -43,20 +48,22 @@ class Allocation:
         if width == 0:
             raise CompileError(f"new_head(): layer {i} has d_head=0; give it d_head >= 1 (`layer {i} d_head=K:`)")
         self.check_size(d, self.planned_shapes({i: {"heads": h + 1, "d_head": width, "d_ff": L.d_ff}}))
+        self.budget.reserve(8 * 4 * (h + 1) * d * width, f"new_head() in layer {i}")
         for name in HEAD_WEIGHTS:
-            setattr(L, name, np.concatenate([getattr(L, name), np.zeros((1, d, width))], axis=0))
+            setattr(L, name, self.budget.hold(np.concatenate([getattr(L, name), np.zeros((1, d, width))], axis=0)))
         return h
 
     def _set_d_head(self, L, k: int) -> None:
         """d_head -> k (a layer without heads yet takes any k; one with heads only widens):
         zero columns for every head; Q times sqrt(k / old) keeps every score q.k / sqrt(d_head)."""
         h, d, old = L.Q.shape
+        self.budget.reserve(8 * 4 * max(h, 1) * d * k, f"widening layer heads to d_head={k}")
         if h == 0:
             for name in HEAD_WEIGHTS:
-                setattr(L, name, np.zeros((0, d, k)))
+                setattr(L, name, np.zeros((0, d, k)))   # (empty: nothing to hold)
             return
         for name in HEAD_WEIGHTS:
-            setattr(L, name, np.concatenate([getattr(L, name), np.zeros((h, d, k - old))], axis=2))
+            setattr(L, name, self.budget.hold(np.concatenate([getattr(L, name), np.zeros((h, d, k - old))], axis=2)))
         if old:
             L.Q *= np.sqrt(k / old)
 
@@ -67,9 +74,11 @@ class Allocation:
             raise CompileError(f"new_neurons(k) needs a non-negative integer, got {show(k)}")
         k, f, d = int(k), L.d_ff, L.M1.shape[0]
         self.check_size(d, self.planned_shapes({i: {"heads": L.n_heads, "d_head": L.d_head, "d_ff": f + k}}))
-        L.M1 = np.concatenate([L.M1, np.zeros((d, k))], axis=1)
-        L.b1 = np.concatenate([L.b1, np.zeros(k)])
-        L.M2 = np.concatenate([L.M2, np.zeros((k, d))], axis=0)
+        self.budget.reserve(8 * (2 * d + 1) * (f + k), f"new_neurons({k}) in layer {i}")
+        hold = self.budget.hold
+        L.M1 = hold(np.concatenate([L.M1, np.zeros((d, k))], axis=1))
+        L.b1 = hold(np.concatenate([L.b1, np.zeros(k)]))
+        L.M2 = hold(np.concatenate([L.M2, np.zeros((k, d))], axis=0))
         return Slot(f"neurons of layer {i}", f, f + k)
 
     def new_slot(self, name, size) -> Slot:
@@ -114,11 +123,15 @@ class Allocation:
         return out
 
     def _grow(self, extra: int) -> None:
-        for holder, name, axis in self._arrays_by_width_axis():
+        arrays = self._arrays_by_width_axis()
+        wider = lambda shape, axis: math.prod(shape[:axis]) * (shape[axis] + extra) * math.prod(shape[axis + 1:])
+        grown = sum(wider(getattr(h, n).shape, a) for h, n, a in arrays)
+        self.budget.reserve(8 * grown, f"widening the stream by {extra}")
+        for holder, name, axis in arrays:
             arr = getattr(holder, name)
             shape = list(arr.shape)
             shape[axis] = extra
-            setattr(holder, name, np.concatenate([arr, np.zeros(shape)], axis=axis))
+            setattr(holder, name, self.budget.hold(np.concatenate([arr, np.zeros(shape)], axis=axis)))
 
     def _written(self, slot: Slot) -> bool:
         return any(np.any(np.take(getattr(h, n), range(slot.start, slot.stop), axis=a))

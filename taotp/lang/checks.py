@@ -3,6 +3,8 @@ collects every structural problem and reports them all at once (ErrorList).
 
 What it refuses (each with the file, line and column of the statement):
 - declarations (`param vocab model stream decode spec input`) anywhere but the top level;
+- `exact in` anywhere but the top level or a top-level `if` (the precision a program
+  needs may depend on its parameters), and in a library file;
 - `import` / `from` anywhere but the top level;
 - `return` outside a `def`;
 - `spec NAME` naming no registered spec (taotp.specs), a `spec expected=F, inputs=D`
@@ -59,15 +61,24 @@ class _Checker:
         elif name in MACHINE_NAMES:
             self.problem(node, f"'{name}' is one of the machine's own names; choose another name")
 
-    def suite(self, stmts, top: bool, in_def: bool) -> None:
+    def suite(self, stmts, top: bool, in_def: bool, top_if: bool = False) -> None:
         for stmt in stmts:
             if isinstance(stmt, Tree):
-                self.statement(stmt, top, in_def)
+                self.statement(stmt, top, in_def, top_if)
 
-    def statement(self, node: Tree, top: bool, in_def: bool) -> None:
+    def statement(self, node: Tree, top: bool, in_def: bool, top_if: bool = False) -> None:
+        """top: at the file's top level; top_if: inside `if`/`elif`/`else` blocks only."""
         kind = node.data
         library_top = self.library and not in_def
-        if kind in DECLARATIONS:
+        if kind == "exact_stmt":
+            if self.library:
+                self.problem(node, f"a library file cannot declare `exact in`: its top level holds only "
+                                   f"{LIBRARY_TOP}; the program that imports it states its precision")
+            elif not (top or top_if):
+                self.problem(node, "`exact in` states the program's precision: write it at the top level "
+                                   "(or in a top-level `if`, when it depends on a parameter), not in a block "
+                                   "or a function")
+        elif kind in DECLARATIONS:
             word = DECLARATIONS[kind]
             if not top:
                 self.problem(node, f"`{word}` declares the program; write it at the top level, not inside a block")
@@ -120,11 +131,12 @@ class _Checker:
                 seen.add(str(p))
             self.suite(body.children, top=False, in_def=True)
         elif kind in ("layer_block", "head_block", "for_block", "if_block", "elif_clause", "else_clause"):
+            conditional = kind in ("if_block", "elif_clause", "else_clause") and (top or top_if) and not in_def
             for child in node.children:
                 if isinstance(child, Tree) and child.data == "suite":
-                    self.suite(child.children, top=False, in_def=in_def)
+                    self.suite(child.children, top=False, in_def=in_def, top_if=conditional)
                 elif isinstance(child, Tree) and child.data in ("elif_clause", "else_clause"):
-                    self.statement(child, top=False, in_def=in_def)
+                    self.statement(child, top=False, in_def=in_def, top_if=conditional)
 
     def spec(self, node: Tree) -> None:
         """`spec NAME` names a registered spec; `spec expected=F, inputs=D` gives both keys once."""

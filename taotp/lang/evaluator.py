@@ -10,13 +10,15 @@ and one machine, and the Evaluator that runs a whole program.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from lark import Tree
 
 from ..builtins import BuiltinContext, load_all
-from ..errors import CompileError, TaotpError, did_you_mean
+from ..errors import CompileError, TaotpError, UsageError, did_you_mean
 from ..program import Program
+from .budget import Budget, active
 from .expressions import Expressions
 from .machine import EMBEDDINGS, LAYER_WEIGHTS, MachineBuilder
 from .modules import ModuleLoader
@@ -24,8 +26,6 @@ from .operators import describe, is_int, show
 from .scope import Env, MachinePart, ReturnSignal, base_env
 from .source import SourceFile
 from .statements import Statements
-
-MAX_STEPS = 20_000_000      # statements + expression nodes, against runaway loops
 
 
 class Interpreter(Statements, Expressions):
@@ -35,8 +35,8 @@ class Interpreter(Statements, Expressions):
         self.machine = machine
         self.ctx = ctx
         self.source = source        # the file whose nodes run now (a called function's own)
+        self.budget = ctx.budget     # steps, work and memory of the compilation (budget.py)
         self.call_depth = 0
-        self.steps = 0
         self.settings: dict = {}
         self.overrides: dict = {}
         self.used_overrides: set[str] = set()
@@ -60,7 +60,7 @@ class Interpreter(Statements, Expressions):
         if isinstance(e, ReturnSignal):
             return e
         if isinstance(e, TaotpError):
-            if e.span is None:
+            if e.span is None and getattr(e, "locate", True):  # a --set error is the command line's
                 e.span = self.span(node)
             return e
         if isinstance(e, RecursionError):
@@ -68,10 +68,11 @@ class Interpreter(Statements, Expressions):
         return self.error(node, describe(e))
 
     def tick(self, node):
-        """Called once per statement and expression node: the one place to count work."""
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise self.error(node, f"the program ran more than {MAX_STEPS:,} steps; is a loop too long?")
+        """Called once per statement and expression node: the one place to count steps."""
+        try:
+            self.budget.step()      # a BudgetError past the compilation's step limit
+        except TaotpError as e:
+            raise self.located(node, e) from None
 
 
 class Evaluator(Interpreter):
@@ -79,31 +80,39 @@ class Evaluator(Interpreter):
 
     def __init__(self, source: str, filename: str, overrides: dict | None = None,
                  base_dir: Path | None = None, progress: bool = True):
-        machine = MachineBuilder()
+        overrides = dict(overrides or {})
+        budget = Budget()   # one for the whole compilation: its modules, functions and decode steps
+        machine = MachineBuilder(budget)
         folder = base_dir or Path.cwd()
         path = Path(filename).resolve() if Path(filename).is_file() else None
-        super().__init__(machine, BuiltinContext(folder, progress_enabled=progress),
-                         SourceFile(filename, source, folder, path))
-        self.overrides = dict(overrides or {})
+        ctx = BuiltinContext(folder, progress_enabled=progress, budget=budget,
+                             given_paths=frozenset(v for v in overrides.values() if isinstance(v, str)))
+        super().__init__(machine, ctx, SourceFile(filename, source, folder, path))
+        self.overrides = overrides
         self.modules = ModuleLoader(self.source)
         parts = {name: MachinePart(name) for name in EMBEDDINGS + LAYER_WEIGHTS + ("vocab", "model")}
         self.base = base_env(load_all(), {**parts, **machine.functions()})
         self.globals = Env(self.base)
 
     def run(self, tree: Tree, name: str) -> Program:
+        declared = [str(st.children[0]) for st in tree.children if isinstance(st, Tree) and st.data == "param_stmt"]
+        unknown = sorted(set(self.overrides) - set(declared))
+        if unknown:  # before running: a typo in --set should not wait for a long compilation
+            known = ", ".join(sorted(declared)) or "none"
+            raise UsageError(f"--set {unknown[0]}: {name} has no parameter '{unknown[0]}' (its parameters: {known})",
+                             hint=did_you_mean(unknown[0], declared))
         for stmt in tree.children:
             self.exec(stmt, self.globals)
-        unused = set(self.overrides) - self.used_overrides
-        if unused:
-            key = sorted(unused)[0]
-            known = ", ".join(sorted(self.settings)) or "none"
-            raise CompileError(f"--set {key}: the program has no parameter '{key}' (its parameters: {known})",
-                               hint=did_you_mean(key, self.settings))
         steps, steps_text = None, ""
         if "steps" in self.machine.decode:
             expr, env, source = self.machine.decode["steps"]
             steps, steps_text = decode_steps(expr, env, source, self.machine, self.ctx), source.text_of(expr)
-        program = self.machine.finish(name, self.source.name, self.settings, self.ctx.notes, steps, steps_text)
+        try:
+            program = self.machine.finish(name, self.source.name, self.settings, self.ctx.notes, steps, steps_text)
+        except TaotpError as e:     # whole-program errors point at the end of the file
+            if e.span is None:
+                e.span = self.source.end_span()
+            raise
         if self.machine.spec_decl is not None:
             from ..spec_lang.spec import declare
 
@@ -113,12 +122,15 @@ class Evaluator(Interpreter):
 
 def decode_steps(expr, env: Env, source: SourceFile, machine: MachineBuilder, ctx: BuiltinContext):
     """`decode steps=EXPR` as a function of the input length. It keeps the expression and
-    its scope, not the evaluator: each call runs EXPR in a fresh Interpreter."""
+    its scope, not the evaluator: each call runs EXPR in a fresh Interpreter, charged to
+    the compilation's budget (ctx.budget), once per input length."""
 
+    @functools.lru_cache(maxsize=None)
     def steps(input_len: int) -> int:
         scope = Env(env)
         scope.vars["input_len"] = input_len
-        value = Interpreter(machine, ctx, source).eval(expr, scope)
+        with active(ctx.budget):
+            value = Interpreter(machine, ctx, source).eval(expr, scope)
         if not is_int(value):
             raise source.error(expr, f"decode steps must be an integer, got {show(value)}")
         return int(value)

@@ -3,7 +3,10 @@
 A mixin of the Interpreter (evaluator.py): it uses `self.source` (the file being
 run), `self.machine` and `self.ctx`. Values are Python numbers, strings, lists,
 tuples, numpy arrays and the language's own values (Slot, Record, Vocab,
-UserFunction, Module); nothing reaches Python's own evaluation.
+UserFunction, Module); nothing reaches Python's own evaluation. What a value
+costs is charged to the compilation's budget (`self.budget`, budget.py) before
+it is made: list and tuple displays, comprehensions, indexing, `**`, builtin calls
+(binary operators charge it in operators.binary).
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from ..builtins import Builtin
 from ..errors import ShapeError, TaotpError, did_you_mean
 from ..values import Record, Slot
 from ..vocab import Vocab
-from .operators import (COMPARE, as_number, binary, comparable, contains, describe, is_int, kind, shape_text, show,
-                        unescape)
+from .operators import (COMPARE, as_number, binary, comparable, contains, describe, index_message, is_int, kind,
+                        show, unescape)
 from .scope import Env, MachinePart, Module, ReturnSignal, Unavailable, UserFunction
 
 MAX_CALL_DEPTH = 40  # language calls; each takes ~20 Python frames of the default 1,000
@@ -64,10 +67,10 @@ class Expressions:
         return value
 
     def ex_tuple(self, node, env):
-        return tuple(self.eval(c, env) for c in node.children if c is not None)
+        return self.budget.hold(tuple(self.eval(c, env) for c in node.children if c is not None))
 
     def ex_list(self, node, env):
-        return [self.eval(c, env) for c in node.children if c is not None]
+        return self.budget.hold([self.eval(c, env) for c in node.children if c is not None])
 
     def iterate(self, node, iterable):
         """The items a `for` (or a comprehension) walks: a list's, an array's first axis."""
@@ -85,7 +88,7 @@ class Expressions:
             scope.vars[str(name)] = item
             if cond is None or self.truth(cond, self.eval(cond, scope)):
                 out.append(self.eval(elem, scope))
-        return out
+        return self.budget.hold(out)
 
     # -- operators ----------------------------------------------------------------------
     def ex_ternary(self, node, env):
@@ -114,12 +117,16 @@ class Expressions:
     def ex_pow_(self, node, env):
         a, _, b = node.children
         base, exponent = as_number(self.eval(a, env)), as_number(self.eval(b, env))
+        self.budget.before_binary("**", base, exponent)
         if isinstance(base, np.ndarray) or isinstance(exponent, np.ndarray):
             with np.errstate(all="ignore"):  # overflow shows up as inf, reported after compilation
                 return np.power(base, exponent)
         if isinstance(base, (int, np.integer)) and isinstance(exponent, (int, np.integer)) and abs(exponent) > 1024:
             return float(base) ** float(exponent)  # not a Python big integer of unbounded size
-        return base ** exponent
+        result = base ** exponent
+        if isinstance(result, complex):  # (-8) ** 0.5: the language has no complex numbers
+            raise self.error(node, f"({show(base)}) ** {show(exponent)} is not a real number")
+        return result
 
     def ex_binop(self, node, env):
         a, op, b = node.children
@@ -189,10 +196,11 @@ class Expressions:
             obj = np.asarray(obj)
         if not isinstance(obj, np.ndarray):
             raise self.error(node, f"cannot index {kind(obj)}")
+        self.budget.before_index(obj.shape, index)
         try:
-            return obj[index]
+            return self.budget.hold(obj[index])
         except IndexError as e:
-            raise self.error(node, f"{describe(e)} (shape {shape_text(obj.shape)})", ShapeError) from None
+            raise self.error(node, index_message(e, obj.shape), ShapeError) from None
 
     def eval_subscripts(self, subs: Tree, env):
         parts = []
@@ -247,17 +255,21 @@ class Expressions:
 
     def call_builtin(self, node, fn: Builtin, args, kwargs):
         try:
-            return fn.fn(self.ctx, *args, **kwargs) if fn.context else fn.fn(*args, **kwargs)
+            self.budget.before_builtin(fn.name, args, kwargs)  # budget.py
+            result = fn.fn(self.ctx, *args, **kwargs) if fn.context else fn.fn(*args, **kwargs)
+            return self.budget.hold(result)
         except TaotpError as e:
             if e.span is None:
                 e.span = self.span(node)
             raise
         except TypeError as e:
             try:
-                sig = str(inspect.signature(fn.fn)).replace("(ctx, ", "(")
+                sig = str(inspect.signature(fn.fn).replace(return_annotation=inspect.Signature.empty))
+                sig = sig.replace("(ctx, ", "(").replace("(ctx)", "()")
             except (TypeError, ValueError):
                 sig = "(...)"
-            raise self.error(node, f"wrong arguments for {fn.name}{sig}: {describe(e)}") from None
+            why = describe(e).replace(f"{getattr(fn.fn, '__name__', fn.name)}()", f"{fn.name}()")
+            raise self.error(node, f"wrong arguments for {fn.name}{sig}: {why}") from None
         except Exception as e:
             raise self.error(node, f"in {fn.name}(): {describe(e)}") from None
 

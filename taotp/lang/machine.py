@@ -12,6 +12,10 @@ Weights are allocated, all zero, at the first write. A layer is allocated when a
 `layer i:` block first enters it (or, if never entered, at `finish`), so its
 shape can still be chosen by that block. `new_head()`, `new_neurons(k)` and
 `new_slot(name, size)` grow arrays already allocated (allocation.py).
+
+Every allocation is charged to the compilation's budget (budget.py) before it
+happens: the model's size against MAX_LAYERS and MAX_MODEL_PARAMS, its bytes
+against the memory budget shared with every other value of the compilation.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ from ..program import Program
 from ..values import Record, Slot
 from ..vocab import Vocab
 from .allocation import Allocation
-from .operators import is_int
+from .budget import Budget
+from .operators import is_int, show
 from .writes import StreamLog
 
 MAX_MODEL_PARAMS = 100_000_000
+MAX_LAYERS = 4096
+LAYER_BYTES = 2048           # a layer's objects besides its numbers (8 arrays, 2 layer norms)
 LAYER_WEIGHTS = ("Q", "K", "V", "P", "M1", "b1", "M2", "b2")
 HEAD_WEIGHTS = ("Q", "K", "V", "P")
 EMBEDDINGS = ("tok_emb", "pos_emb", "out_emb")
@@ -65,7 +72,8 @@ def check_shape(heads: int, d_head: int | None, where: str) -> None:
 
 
 class MachineBuilder(Allocation, StreamLog):
-    def __init__(self):
+    def __init__(self, budget: Budget | None = None):
+        self.budget = budget if budget is not None else Budget()
         self.vocab: Vocab | None = None
         self.config: ModelConfig | None = None
         self.slots: dict[str, Slot] = {}
@@ -76,6 +84,8 @@ class MachineBuilder(Allocation, StreamLog):
         self.spec: str | None = None
         self.spec_decl: tuple | None = None         # (expected, inputs, span) of `spec expected=F, inputs=D`
         self.input_patterns: list = []
+        self.exact_in: tuple = ()                   # `exact in ...` (precision.py)
+        self.exact_where: str = ""
         self.layer_stack: list[int] = []
         self.head_stack: list[int] = []
         self.fixed_d_head: set[int] = set()         # layers whose d_head the program gave
@@ -155,6 +165,7 @@ class MachineBuilder(Allocation, StreamLog):
             c.d_head = d
         self.check_size(d, self.planned_shapes())
         self.params = Params(tok_emb=np.zeros((len(self.vocab), d)), pos_emb=np.zeros((c.block, d)))
+        self.budget.hold([self.params.tok_emb, self.params.pos_emb])
         self.fill_padding()
         return self.params
 
@@ -166,16 +177,30 @@ class MachineBuilder(Allocation, StreamLog):
         """Every layer's shape as things stand, `extra` ({index: shape}) overriding."""
         extra = extra or {}
         n = max([self.config.layers or 0] + [i + 1 for i in list(self.layers) + list(extra)])
+        if n > MAX_LAYERS:   # before listing them
+            raise CompileError(f"the model would have {n:,} layers, more than the limit of {MAX_LAYERS:,}")
         shape = lambda L: {"heads": L.n_heads, "d_head": L.d_head, "d_ff": L.d_ff}
         return [extra[i] if i in extra else shape(self.layers[i]) if i in self.layers else self.default_shape()
                 for i in range(n)]
 
     def check_size(self, d: int, shapes: list[dict]) -> None:
-        """Refuse, before allocating, a model with more parameters than MAX_MODEL_PARAMS."""
+        """Refuse, before allocating, a model with more parameters than MAX_MODEL_PARAMS, or
+        whose weights would not fit the compilation's memory budget with everything else."""
         total = (2 * len(self.vocab) + self.config.block) * d + sum(_layer_size(d, **s) for s in shapes)
         if total > MAX_MODEL_PARAMS:
             raise CompileError(f"the model would have {total:,} parameters ({len(shapes)} layer(s)), "
                                f"more than the limit of {MAX_MODEL_PARAMS:,}")
+        new_layers = max(0, len(shapes) - len(self.layers))
+        self.budget.reserve(8 * max(0, total - self.allocated_params()) + LAYER_BYTES * new_layers,
+                            f"the model's weights ({total:,} parameters)")
+
+    def allocated_params(self) -> int:
+        """Numbers in the weights allocated so far."""
+        p = self.params
+        if p is None:
+            return 0
+        own = p.tok_emb.size + p.pos_emb.size + (p.out_emb.size if p.out_emb is not None else 0)
+        return own + sum(a.size for L in self.layers.values() for a in L.matrices().values())
 
     def weight(self, name: str) -> np.ndarray:
         """The array a weight name refers to here (a head's own view inside `head h:`)."""
@@ -185,7 +210,8 @@ class MachineBuilder(Allocation, StreamLog):
                                "or make a slot first (new_slot, or a library code such as codes.token_code())")
         if name in EMBEDDINGS:
             if name == "out_emb" and params.out_emb is None:
-                params.out_emb = np.zeros_like(params.tok_emb)
+                self.budget.reserve(params.tok_emb.nbytes, "out_emb")
+                params.out_emb = self.budget.hold(np.zeros_like(params.tok_emb))
             return getattr(params, name)
         if not self.layer_stack:
             raise CompileError(f"{name} is a layer weight: write it inside a `layer i:` block")
@@ -213,7 +239,7 @@ class MachineBuilder(Allocation, StreamLog):
                                    f"from new_head(k)) or give d_head")
             check_shape(full["heads"], full["d_head"], f"layer {index}")
             self.check_size(params.d_model, self.planned_shapes({index: full}))
-            self.layers[index] = Layer.zeros(full["heads"], params.d_model, full["d_head"], full["d_ff"])
+            self.layers[index] = self.new_layer(full, params.d_model)
             if "d_head" in shape or self.model_d_head:
                 self.fixed_d_head.add(index)
         else:
@@ -227,6 +253,12 @@ class MachineBuilder(Allocation, StreamLog):
             yield
         finally:
             self.layer_stack.pop()
+
+    def new_layer(self, shape: dict, d: int) -> Layer:
+        """A zero layer of `shape` (checked by check_size), held in the budget."""
+        L = Layer.zeros(shape["heads"], d, shape["d_head"], shape["d_ff"])
+        self.budget.hold(list(L.matrices().values()))
+        return L
 
     def current_layer(self, what: str) -> tuple[int, Layer]:
         if not self.layer_stack:
@@ -262,7 +294,7 @@ class MachineBuilder(Allocation, StreamLog):
         out = []
         for t in names:
             if not isinstance(t, str) or t not in self.vocab.index:
-                raise CompileError(f"{t!r} is not a token of the vocabulary {self.vocab.describe()}")
+                raise CompileError(f"{show(t)} is not a token of the vocabulary {self.vocab.describe()}")
             out.append(self.vocab.index[t])
         return out
 
@@ -279,7 +311,7 @@ class MachineBuilder(Allocation, StreamLog):
                 elif isinstance(t, str) and t in self.vocab.index:
                     out.append(self.vocab.index[t])
                 else:
-                    raise CompileError(f"decode {key}: {t!r} is not a token of the vocabulary "
+                    raise CompileError(f"decode {key}: {show(t)} is not a token of the vocabulary "
                                        f"{self.vocab.describe()}", span)
             return out
 
@@ -289,22 +321,25 @@ class MachineBuilder(Allocation, StreamLog):
 
     def finish(self, name: str, filename: str, settings: dict, notes: dict, steps=None,
                steps_text: str = "") -> Program:
+        """The Program. Its errors have no place: the evaluator points them at the file's end."""
         if self.vocab is None:
-            raise CompileError(f"{filename}: the program never declares its vocabulary (`vocab ...`)")
+            raise CompileError("the program ends without declaring its vocabulary (`vocab ...`)")
         if self.config is None:
-            raise CompileError(f"{filename}: the program never declares its model (`model block=...`)")
+            raise CompileError("the program ends without declaring its model (`model block=...`)")
+        if self.params is None and self.config.d_model is None and not self.slots:
+            raise CompileError("the program ends without giving the model's width: `model d_model=...` "
+                               "or a `stream` of slots")
         params = self.ensure_params()
         if params.d_model == 0:
-            raise CompileError(f"{filename}: the model has no width: give `model d_model=...`, a `stream` of "
+            raise CompileError(f"the model has no width: give `model d_model=...`, a `stream` of "
                                f"slots, or make slots with new_slot (a library code such as codes.token_code())")
         shapes = self.planned_shapes()
         self.check_size(params.d_model, shapes)
-        params.layers = [self.layers[i] if i in self.layers else
-                         Layer.zeros(s["heads"], params.d_model, s["d_head"], s["d_ff"])
+        params.layers = [self.layers[i] if i in self.layers else self.new_layer(s, params.d_model)
                          for i, s in enumerate(shapes)]
         for label, arr in params.to_flat().items():
             if not np.all(np.isfinite(arr)):
-                raise CompileError(f"{filename}: {label} holds NaN or infinity after compilation")
+                raise CompileError(f"{label} holds NaN or infinity after compilation")
         params.validate()
         notes = {**notes, "stream": self.stream_notes()}
         return Program(
@@ -312,4 +347,5 @@ class MachineBuilder(Allocation, StreamLog):
             slots={s.name: (s.start, s.stop) for s in self.slots.values()},
             spec=self.spec, settings=dict(settings), source_path=filename,
             notes=notes, input_patterns=list(self.input_patterns),
+            exact_in=self.exact_in, exact_where=self.exact_where,
         )

@@ -8,13 +8,15 @@ program is compiled)."""
 from __future__ import annotations
 
 import operator
+import re
 
 import numpy as np
 
 from ..builtins import Builtin
-from ..errors import CompileError, ShapeError
+from ..errors import CompileError, ShapeError, UsageError, cut
 from ..values import Record, Slot
 from ..vocab import Vocab
+from .budget import current as current_budget
 
 COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge}
@@ -23,7 +25,14 @@ ARITH = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "
 
 
 def binary(op: str, a, b):
-    """`a op b` for the language's binary operators (+ - * / // % @)."""
+    """`a op b` for the language's binary operators (+ - * / // % @), charged to the
+    compilation's budget before it runs (lang/budget.py)."""
+    budget = current_budget()
+    budget.before_binary(op, a, b)
+    return budget.hold(_binary(op, a, b))
+
+
+def _binary(op: str, a, b):
     if op == "+":
         if isinstance(a, Vocab):
             extra = b.tokens if isinstance(b, Vocab) else ([b] if isinstance(b, str) else list(b))
@@ -33,7 +42,7 @@ def binary(op: str, a, b):
         if isinstance(a, str) and isinstance(b, str):
             return a + b
     if op == "*" and isinstance(a, str) and is_int(b):
-        return a * int(b)
+        return a * max(0, int(b)) if a and int(b) > 0 else ""  # (the budget checked the size)
     if isinstance(a, str) or isinstance(b, str):
         raise CompileError(f"cannot apply '{op}' to {kind(a)} and {kind(b)}")
     x, y = as_number(a), as_number(b)
@@ -130,7 +139,8 @@ def kind(v) -> str:
     if type(v).__name__ == "UserFunction":
         return f"the function {v.name}()"
     return {list: "list", tuple: "tuple", str: "string", int: "integer", float: "number", bool: "boolean",
-            Slot: "slot", Vocab: "vocabulary", range: "range"}.get(type(v), type(v).__name__)
+            Slot: "slot", Vocab: "vocabulary", range: "range",
+            type(None): "nothing (a function without `return`?)"}.get(type(v), type(v).__name__)
 
 
 def shape_text(shape) -> str:
@@ -140,10 +150,53 @@ def shape_text(shape) -> str:
     return "x".join(str(s) for s in shape)
 
 
-def show(v) -> str:
+def show(v, limit: int = 200) -> str:
+    """A value as a message (or `print`) shows it: numbers plainly (never `np.float64(2.5)`),
+    strings quoted, containers element by element, anything long cut."""
+    if isinstance(v, str):
+        return cut(v, limit)
     if isinstance(v, np.ndarray):
-        return np.array2string(v, threshold=20, precision=6)
-    return repr(v) if isinstance(v, str) else str(v)
+        text = np.array2string(v, threshold=20, precision=6)
+    elif isinstance(v, np.generic):
+        text = str(v.item())
+    elif isinstance(v, (list, tuple)):
+        items = ", ".join(show(x, 40) for x in v[:20]) + (f", ... ({len(v):,} items)" if len(v) > 20 else "")
+        text = f"[{items}]" if isinstance(v, list) else f"({items}{',' if len(v) == 1 else ''})"
+    elif isinstance(v, Vocab):
+        text = v.describe(limit=10)
+    elif isinstance(v, (bool, int, float, Slot, Record, range)) or v is None:
+        text = str(v)
+    else:
+        text = kind(v)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
+
+
+_NUMPY_INDEX = [
+    (re.compile(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)"),
+     lambda m: f"index {m[1]} is out of range for axis {m[2]}, which has {m[3]} entries"),
+    (re.compile(r"too many indices for array: array is (\d+)-dimensional, but (\d+) were indexed"),
+     lambda m: f"{m[2]} indices for an array with {m[1]} axes"),
+    (re.compile(r"arrays used as indices must be of integer \(or boolean\) type"),
+     lambda m: "indices must be integers (or booleans)"),
+    (re.compile(r"only integers, slices .* are valid indices"),
+     lambda m: "an index must be an integer (of at most 19 digits), a slice, a slot or an array of integers"),
+    (re.compile(r"shape mismatch: indexing arrays could not be broadcast together with shapes (.*)"),
+     lambda m: f"index arrays of different shapes ({m[1].strip()}) cannot be used together"),
+    (re.compile(r"boolean index did not match indexed array along (?:axis|dimension) (\d+); "
+                r"size of axis is (\d+) but size of corresponding boolean axis is (\d+)"),
+     lambda m: f"a mask of {m[3]} entries cannot select along axis {m[1]}, which has {m[2]} entries"),
+]
+
+
+def index_message(e: Exception, shape) -> str:
+    """numpy's IndexError text, said in the language's terms, with the array's shape."""
+    text = describe(e)
+    for pattern, say in _NUMPY_INDEX:
+        m = pattern.search(text)
+        if m:
+            text = say(m)
+            break
+    return f"{text} (the array's shape is {shape_text(shape)})"
 
 
 def describe(e: Exception) -> str:
@@ -170,7 +223,13 @@ def unescape(body: str, fail) -> str:
     return "".join(out)
 
 
-def convert_override(name: str, text, default):
+class SettingError(UsageError):
+    """A bad --set value: the command line's mistake, reported without a source line."""
+
+    locate = False
+
+
+def convert_override(name: str, text, default, program: str = "the program"):
     """A --set value, typed after the parameter's default."""
     if not isinstance(text, str):
         return text
@@ -184,8 +243,16 @@ def convert_override(name: str, text, default):
         if isinstance(default, int):
             return int(text.replace("_", ""))
         if isinstance(default, float):
-            return float(text)
+            value = float(text)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+            return value
     except ValueError:
-        kind = {bool: "true/false", int: "an integer", float: "a number"}[type(default)]
-        raise CompileError(f"--set {name}={text}: '{name}' takes {kind}") from None
+        kind = {bool: "true or false", int: "an integer", float: "a finite number"}[type(default)]
+        shown = text if len(text) <= 40 and text.isprintable() and text.strip() == text else cut(text, 40)
+        raise SettingError(f"--set {name}={shown}: {program}'s parameter '{name}' takes {kind} "
+                           f"(its default is {show(default)})") from None
+    if not isinstance(default, str):
+        raise SettingError(f"--set {name}: {program}'s parameter '{name}' is {kind(default)}, which the "
+                           f"command line cannot set")
     return text

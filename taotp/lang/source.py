@@ -34,6 +34,11 @@ class SourceFile:
         width = (end - col) if end else max(1, len(text) - col + 1)
         return Span(self.name, line, col, text, max(1, width))
 
+    def end_span(self) -> Span:
+        """The file's last line: where a whole-program error (no `vocab`, NaN weights) points."""
+        last = max(1, len(self.lines))
+        return Span(self.name, last, 1, self.lines[last - 1] if self.lines else "", 1)
+
     def text_of(self, node) -> str:
         """The source text of a node (its first line, if it spans several)."""
         meta = node.meta

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 from lark import Tree
@@ -17,7 +18,8 @@ from lark import Tree
 from ..errors import ShapeError, did_you_mean
 from ..vocab import Vocab
 from .machine import DECODE_KEYS, EMBEDDINGS, LAYER_KEYS, LAYER_WEIGHTS, MODEL_KEYS, ModelConfig
-from .operators import convert_override, describe, is_int, kind, shape_text, show
+from .operators import convert_override, index_message, is_int, kind, shape_text, show
+from .precision import declare_exact
 from .scope import Env, MachinePart, ReturnSignal, UserFunction
 
 
@@ -46,7 +48,7 @@ class Statements:
         value = default = self.eval(expr, env)
         if name in self.overrides:
             self.used_overrides.add(name)
-            value = convert_override(name, self.overrides[name], default)
+            value = convert_override(name, self.overrides[name], default, program=Path(self.source.name).stem)
         self.settings[name] = value
         env.vars[name] = value
 
@@ -71,7 +73,7 @@ class Statements:
             if key in out:
                 raise self.error(kw, f"{what} {key} is given twice")
             if not is_int(value) or int(value) < 0:
-                raise self.error(kw, f"{what} {key} must be a non-negative integer, got {value!r}")
+                raise self.error(kw, f"{what} {key} must be a non-negative integer, got {show(value)}")
             out[key] = int(value)
         return out
 
@@ -91,7 +93,7 @@ class Statements:
             name = str(name)
             size = self.eval(size_expr, env)
             if not is_int(size) or int(size) < 1:
-                raise self.error(decl, f"slot '{name}' needs a positive integer size, got {size!r}")
+                raise self.error(decl, f"slot '{name}' needs a positive integer size, got {show(size)}")
             if name in self.machine.slots or env.find(name):
                 raise self.error(decl, f"'{name}' is already defined")
             env.vars[name] = self.machine.declare_slot(name, int(size))
@@ -122,14 +124,18 @@ class Statements:
 
     def stmt_input_stmt(self, node, env):
         pattern = self.eval(node.children[0], env)
-        message = self.eval(node.children[1], env) if node.children[1] is not None else None
+        message = self.eval(node.children[1], env) if len(node.children) > 1 else None  # ("," expr)? may be absent
         if not isinstance(pattern, str):
             raise self.error(node, "input matches needs a regular expression string")
+        if message is not None and not isinstance(message, str):
+            raise self.error(node.children[1], f"input matches: the message must be a string, got {kind(message)}")
         try:
             re.compile(pattern)
         except re.error as e:
             raise self.error(node, f"bad regular expression: {e}") from None
         self.machine.input_patterns.append((pattern, message or f"the input must match {pattern!r}"))
+
+    stmt_exact_stmt = declare_exact  # `exact in float64` (precision.py)
 
     # -- modules (modules.py finds and runs them) --------------------------------------------
     def stmt_import_stmt(self, node, env):
@@ -166,8 +172,10 @@ class Statements:
     def stmt_assert_stmt(self, node, env):
         cond = self.eval(node.children[0], env)
         if not self.truth(node, cond):
-            msg = self.eval(node.children[1], env) if node.children[1] is not None else None
-            raise self.error(node, f"assertion failed: {msg}" if msg else f"assertion failed: {self.text_of(node.children[0])}")
+            msg = self.eval(node.children[1], env) if len(node.children) > 1 else None
+            shown = msg if isinstance(msg, str) else show(msg)
+            raise self.error(node, f"assertion failed: {shown}" if msg is not None and shown
+                             else f"assertion failed: {self.text_of(node.children[0])}")
 
     def stmt_return_stmt(self, node, env):
         if self.call_depth == 0:
@@ -202,7 +210,8 @@ class Statements:
         if subs is None and op == "=":
             scope.vars[name] = value
             return
-        arr = np.array(bound, dtype=np.float64, copy=True)  # values are immutable: copy on write
+        self.budget.reserve(8 * np.size(bound), f"a copy of '{name}'")
+        arr = self.budget.hold(np.array(bound, dtype=np.float64, copy=True))  # values are immutable: copy on write
         self.write(target, arr, self.eval_subscripts(subs, env) if subs is not None else ..., op, value)
         scope.vars[name] = arr
 
@@ -210,7 +219,7 @@ class Statements:
         try:
             view_shape = np.shape(arr[index])
         except (IndexError, TypeError, ValueError) as e:
-            raise self.error(target, f"bad index for {self.text_of(target)} (shape {shape_text(arr.shape)}): {describe(e)}",
+            raise self.error(target, f"bad index for {self.text_of(target)}: {index_message(e, arr.shape)}",
                              ShapeError) from None
         try:
             val = np.asarray(value, dtype=np.float64)

@@ -43,6 +43,7 @@ class SpecInterpreter(Interpreter):
 
     def __init__(self, ctx: BuiltinContext, source: SourceFile):
         super().__init__(_NoMachine(), ctx, source)
+        self.steps = 0
 
     def tick(self, node):
         self.steps += 1

@@ -20,7 +20,7 @@ from ..errors import Span
 from ..specs import Spec
 from . import readers
 from .capture import capture
-from .restore import rebuild, spec_span
+from .restore import check_data, rebuild, spec_span
 from .domain import Domain, Lists, brief, describe, function_name, walk
 from .runtime import SpecRuntime
 
@@ -45,7 +45,8 @@ def declare(fn, domain: Domain, span: Span | None, program) -> LanguageSpec:
 
 def build(data: dict, program, origin: str) -> LanguageSpec:
     base_dir = Path(program.source_path).parent if program.source_path else None
-    rt = SpecRuntime(program.vocab, base_dir, spec_span(data) if isinstance(data, dict) else None)
+    check_data(data, origin)   # a damaged compiled file's spec is refused before it is read
+    rt = SpecRuntime(program.vocab, base_dir, spec_span(data))
     fn, domain = rebuild(data, rt, origin)
     impl = _Reader(rt, fn, domain, program)
     return LanguageSpec(
