@@ -237,5 +237,5 @@ vocab chars("ab")
 model block=4, heads=0
 codes.emit_nearest(codes.constant(1), [0.5, 0.5], ["a", "b"])
 """
-    with pytest.raises(TaotpError, match="two values are equal"):
+    with pytest.raises(TaotpError, match="two are equal"):
         compiled(src)
