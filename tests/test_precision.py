@@ -93,7 +93,9 @@ CLAIMS = [("hello", {}), ("min", {}), ("max", {}), ("sort", {"n": 16}), ("search
           ("add_unpadded", {"n_digits": 2}), ("add_unpadded", {"n_digits": 3}),
           ("long_add", {}), ("long_sub", {}), ("min_ints", {}), ("max_ints", {}),
           ("sort_ints", {"max_len": 10}),   # lists of 100: 20,000 samples in both dtypes in docs/sort.md
-          ("reverse", {})]
+          ("reverse", {}), ("long_add_unpadded", {"n_digits": 2}), ("mul", {}), ("mul_unpadded", {}),
+          ("length", {}), ("hist", {}), ("sort_unique", {}), ("count_less_freq", {}),
+          ("frac_prevs", {}), ("pair_balance", {}), ("dyck1", {}), ("dyck2", {})]
 
 
 @pytest.mark.parametrize("name, sets", CLAIMS, ids=[f"{n}-{'-'.join(map(str, s.values()))}" for n, s in CLAIMS])
