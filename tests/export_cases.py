@@ -32,6 +32,7 @@ SHIPPED = {
     "long_add": {"n_digits": 2}, "long_sub": {"n_digits": 2}, "reverse": {"n": 6},
     "sort_ints": {"lo": -5, "hi": 9, "max_len": 8}, "min_ints": {"lo": -5, "hi": 9, "block": 10},
     "max_ints": {"lo": -5, "hi": 9, "block": 10},
+    "shift_by": {"n": 6}, "detect_pattern": {"n": 6}, "count": {"n": 6}, "nary_sequencemap": {"n": 4},
 }
 
 

@@ -156,6 +156,7 @@ SHIPPED = {
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
+    "shift_by": {}, "detect_pattern": {}, "count": {}, "nary_sequencemap": {},
 }
 
 
