@@ -449,6 +449,5 @@ register(
 
 
 from . import spec_arith  # noqa: E402,F401  (long_add, long_sub: arithmetic at any length)
-from . import spec_reverse  # noqa: E402,F401  (reverse, written with the standard library)
 from . import spec_sorting  # noqa: E402,F401  sort_ints, min_ints, max_ints (registers on import)
 from . import spec_mul  # noqa: E402,F401  (multiplication, book exercise 6.21)

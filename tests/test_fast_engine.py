@@ -161,6 +161,7 @@ SHIPPED = {
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
     "length": {}, "hist": {}, "sort_unique": {}, "count_less_freq": {},
     "frac_prevs": {}, "pair_balance": {}, "dyck1": {}, "dyck2": {},
+    "shift_by": {}, "detect_pattern": {}, "count": {}, "nary_sequencemap": {},
 }
 
 
