@@ -95,7 +95,8 @@ CLAIMS = [("hello", {}), ("min", {}), ("max", {}), ("sort", {"n": 16}), ("search
           ("sort_ints", {"max_len": 10}),   # lists of 100: 20,000 samples in both dtypes in docs/sort.md
           ("reverse", {}), ("long_add_unpadded", {"n_digits": 2}), ("mul", {}), ("mul_unpadded", {}),
           ("length", {}), ("hist", {}), ("sort_unique", {}), ("count_less_freq", {}),
-          ("frac_prevs", {}), ("pair_balance", {}), ("dyck1", {}), ("dyck2", {})]
+          ("frac_prevs", {}), ("pair_balance", {}), ("dyck1", {}), ("dyck2", {}),
+          ("shift_by", {}), ("detect_pattern", {}), ("count", {}), ("nary_sequencemap", {})]
 
 
 @pytest.mark.parametrize("name, sets", CLAIMS, ids=[f"{n}-{'-'.join(map(str, s.values()))}" for n, s in CLAIMS])
