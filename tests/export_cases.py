@@ -34,6 +34,7 @@ SHIPPED = {
     "max_ints": {"lo": -5, "hi": 9, "block": 10},
     "mul": {"n_digits": 1}, "mul_unpadded": {"n_digits": 1},
     "length": {"n": 8}, "hist": {"n": 6}, "sort_unique": {"n": 10, "max_len": 6}, "count_less_freq": {"max_len": 6},
+    "sort_freq": {"n": 6},
 }
 
 

@@ -157,7 +157,7 @@ SHIPPED = {
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
-    "length": {}, "hist": {}, "sort_unique": {}, "count_less_freq": {},
+    "length": {}, "hist": {}, "sort_unique": {}, "count_less_freq": {}, "sort_freq": {},
 }
 
 
