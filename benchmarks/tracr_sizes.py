@@ -1,4 +1,4 @@
-"""tracr's own parameter counts for the programs of docs/tracr.md (the "seq" group).
+"""tracr's own parameter counts for the programs of docs/tracr.md, at the sizes it compares at.
 
 Optional, never imported by tests. tracr is not a dependency of taotp: install it in a
 scratch virtual environment and run this file with that environment's Python:
@@ -23,6 +23,7 @@ from tracr.rasp import rasp
 
 LETTERS = {"a", "b", "c", "d"}
 DIGITS = set(range(10))
+BRACKETS = {"(", ")", "{", "}"}
 
 
 def window_sum():
@@ -40,6 +41,16 @@ PROGRAMS = {
     "detect_pattern": (lambda: lib.detect_pattern(rasp.tokens, "abc"), LETTERS, 10),
     "count": (lambda: lib.make_count(rasp.tokens, "a"), LETTERS, 10),
     "nary_sequencemap": (window_sum, DIGITS, 10),
+    "length": (lib.make_length, LETTERS, 20),
+    "hist": (lib.make_hist, LETTERS, 10),
+    "sort_unique": (lambda: lib.make_sort_unique(rasp.tokens, rasp.tokens), set(range(20)), 20),
+    "sort": (lambda: lib.make_sort(rasp.tokens, rasp.tokens, max_seq_len=8, min_key=1), set(range(10)), 8),
+    "sort_freq": (lambda: lib.make_sort_freq(max_seq_len=10), LETTERS, 10),
+    "count_less_freq": (lambda: lib.make_count_less_freq(n=2), LETTERS, 10),
+    "frac_prevs": (lambda: lib.make_frac_prevs(rasp.tokens == "x"), {"a", "b", "x"}, 10),
+    "pair_balance": (lambda: lib.make_pair_balance(rasp.tokens, "(", ")"), {"(", ")", "a"}, 10),
+    "dyck1": (lambda: lib.make_shuffle_dyck(["()"]), {"(", ")"}, 16),
+    "dyck2": (lib.make_shuffle_dyck2, BRACKETS, 12),
 }
 
 

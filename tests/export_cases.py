@@ -37,6 +37,7 @@ SHIPPED = {
     "length": {"n": 8}, "hist": {"n": 6}, "sort_unique": {"n": 10, "max_len": 6}, "count_less_freq": {"max_len": 6},
     "frac_prevs": {"n": 6}, "pair_balance": {"n": 6}, "dyck1": {"n": 8}, "dyck2": {"n": 6},
     "shift_by": {"n": 6}, "detect_pattern": {"n": 6}, "count": {"n": 6}, "nary_sequencemap": {"n": 4},
+    "sort_freq": {"n": 6},
 }
 
 

@@ -159,7 +159,7 @@ SHIPPED = {
     "search": {"vocab_size": 10, "prefix_len": 3, "block": 30},
     "search_default": {},
     "lookup": {"table": TABLE}, "lookup_untied": {"table": TABLE},
-    "length": {}, "hist": {}, "sort_unique": {}, "count_less_freq": {},
+    "length": {}, "hist": {}, "sort_unique": {}, "count_less_freq": {}, "sort_freq": {},
     "frac_prevs": {}, "pair_balance": {}, "dyck1": {}, "dyck2": {},
     "shift_by": {}, "detect_pattern": {}, "count": {}, "nary_sequencemap": {},
 }

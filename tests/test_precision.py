@@ -96,7 +96,7 @@ CLAIMS = [("hello", {}), ("min", {}), ("max", {}), ("sort", {"n": 16}), ("search
           ("reverse", {}), ("long_add_unpadded", {"n_digits": 2}), ("mul", {}), ("mul_unpadded", {}),
           ("length", {}), ("hist", {}), ("sort_unique", {}), ("count_less_freq", {}),
           ("frac_prevs", {}), ("pair_balance", {}), ("dyck1", {}), ("dyck2", {}),
-          ("shift_by", {}), ("detect_pattern", {}), ("count", {}), ("nary_sequencemap", {})]
+          ("shift_by", {}), ("detect_pattern", {}), ("count", {}), ("nary_sequencemap", {}), ("sort_freq", {})]
 
 
 @pytest.mark.parametrize("name, sets", CLAIMS, ids=[f"{n}-{'-'.join(map(str, s.values()))}" for n, s in CLAIMS])
