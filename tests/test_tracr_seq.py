@@ -89,8 +89,8 @@ fast = settings(max_examples=6, deadline=None, suppress_health_check=list(Health
 @fast
 @given(inputs, st.sampled_from([0, 1, 3]))
 def test_shift_by(texts, k):
-    # margin: the copied token's code over 6 tokens, 6 + 6/5
-    check_outputs(program("shift_by", k=k), texts, [shifted(t, k) for t in texts], 6 + 6 / 5, reference_every=6)
+    # margin: the copied token's point of the 3-D ring over 6 tokens, 3 - 3 cos(2 pi / 6) = 1.5
+    check_outputs(program("shift_by", k=k), texts, [shifted(t, k) for t in texts], 1.5, reference_every=6)
 
 
 @fast
@@ -123,7 +123,10 @@ def test_check_proves_them_exhaustively_with_layer_norm_the_identity_where_expec
         for dtype in (np.float64, np.float32):
             r = check(prog, exhaustive=True, dtype=dtype, progress=False)
             assert r.ok and r.total == (3 ** 4 - 1) // 2, (name, r.as_dict())
-            assert r.stats["min_margin"] >= 2.9, (name, r.as_dict())
+            # shift_by prints a point of the 3-D ring over its 5 tokens: 3 - 3 cos(2 pi / 5);
+            # the others' codes give at least 2.9 (tolerance: float32 rounding of the logits)
+            floor = 3 - 3 * np.cos(2 * np.pi / 5) - 1e-5 if name == "shift_by" else 2.9
+            assert r.stats["min_margin"] >= floor, (name, r.as_dict())
             assert r.stats["layer_norm"]["warning"] is None, (name, r.stats["layer_norm"])
 
 
@@ -137,16 +140,15 @@ def sizes(name, **sets):
 def test_sizes_at_tracrs_vocabulary_and_length():
     """tracr's (params, non-zero), measured by benchmarks/tracr_sizes.py at 4 letters,
     max_seq_len 10 (nary_sequencemap: 10 digits). taotp's are fixed by the constructions (exact); fewer parameters
-    everywhere but shift_by (tracr: one attention layer; taotp prints after the input, so
-    its block is 2n + 1), and more non-zeros (every slot holds a code at
+    everywhere, and more non-zeros (every slot holds a code at
     every position: pos_emb is dense; docs/tracr.md) but for reverse and nary_sequencemap."""
     tracr = {"reverse": (92_465, 641), "shift_by": (1_486, 51), "detect_pattern": (10_991, 121),
              "count": (2_563, 119), "nary_sequencemap": (7_286_717, 5_525)}
-    ours = {"reverse": (1_380, 406), "shift_by": (1_650, 452), "detect_pattern": (3_611, 728),
+    ours = {"reverse": (1_380, 406), "shift_by": (1_008, 342), "detect_pattern": (3_611, 728),
             "count": (1_750, 538), "nary_sequencemap": (46_273, 2_773)}
     for name in ours:
         assert sizes(name, n=10) == ours[name], name
     for name in ("reverse", "nary_sequencemap"):
         assert ours[name][1] < tracr[name][1], name
-    for name in ("reverse", "detect_pattern", "count", "nary_sequencemap"):
+    for name in ours:
         assert ours[name][0] < tracr[name][0], name
