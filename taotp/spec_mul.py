@@ -84,34 +84,45 @@ FAMILIES = (_uniform, _repdigit, _power_of_ten, _mostly_nines, _near_round, _sho
 WEIGHTS = (4, 2, 2, 3, 4, 1)  # out of 16: a quarter uniform
 
 
-def _sample(s, rng):
-    nd = _nd(s)
-    pick = lambda lo, hi: int(rng.integers(lo, hi + 1))
-    coin = lambda p: bool(rng.random() < p)
-    total = sum(WEIGHTS)
-    r, family = pick(0, total - 1), FAMILIES[-1]
-    for f, w in zip(FAMILIES, WEIGHTS):
+def _draw(families, weights, nd, pick, coin):
+    """A pair from one of `families`, chosen with `weights`."""
+    r, family = pick(0, sum(weights) - 1), families[-1]
+    for f, w in zip(families, weights):
         if r < w:
             family = f
             break
         r -= w
-    return _text(*family(nd, pick, coin), nd)
+    return family(nd, pick, coin)
+
+
+def _rng_sample(families, weights, text, s, rng):
+    """One input text drawn with numpy's `rng` (the spec's sampler)."""
+    pick = lambda lo, hi: int(rng.integers(lo, hi + 1))
+    coin = lambda p: bool(rng.random() < p)
+    return text(*_draw(families, weights, _nd(s), pick, coin), _nd(s))
+
+
+def _family_strategy(st, families, text, nd):
+    """Hypothesis inputs: a family drawn uniformly, its pair as text."""
+    @st.composite
+    def draw_input(draw):
+        pick = lambda lo, hi: draw(st.integers(lo, hi))
+        coin = lambda p: draw(st.floats(0, 1, exclude_max=True)) < p
+        family = draw(st.sampled_from(families))
+        return text(*family(nd, pick, coin), nd)
+    return draw_input()
+
+
+def _sample(s, rng):
+    return _rng_sample(FAMILIES, WEIGHTS, _text, s, rng)
 
 
 def _strategy(s):
     st = _st()
     nd = _nd(s)
-
-    @st.composite
-    def draw_input(draw):
-        pick = lambda lo, hi: draw(st.integers(lo, hi))
-        coin = lambda p: draw(st.floats(0, 1, exclude_max=True)) < p
-        family = draw(st.sampled_from(FAMILIES))
-        return _text(*family(nd, pick, coin), nd)
-
     edges = st.sampled_from([(0, 0), (10**nd - 1, 10**nd - 1), (10**nd - 1, 1), (1, 10**nd - 1),
                              (10 ** (nd - 1), 10**nd - 1)]).map(lambda ab: _text(*ab, nd))
-    return st.one_of(edges, draw_input())
+    return st.one_of(edges, _family_strategy(st, FAMILIES, _text, nd))
 
 
 register(
@@ -150,35 +161,16 @@ def _unpadded_reference(s, text: str) -> str:
     return str(int(a) * int(b))
 
 
-def _draw(families, weights, nd, pick, coin):
-    r, family = pick(0, sum(weights) - 1), families[-1]
-    for f, w in zip(families, weights):
-        if r < w:
-            family = f
-            break
-        r -= w
-    return family(nd, pick, coin)
-
-
 def _unpadded_sample(s, rng):
-    pick = lambda lo, hi: int(rng.integers(lo, hi + 1))
-    coin = lambda p: bool(rng.random() < p)
-    return _plain(*_draw(UNPADDED_FAMILIES, UNPADDED_WEIGHTS, _nd(s), pick, coin), _nd(s))
+    return _rng_sample(UNPADDED_FAMILIES, UNPADDED_WEIGHTS, _plain, s, rng)
 
 
 def _unpadded_strategy(s):
     st = _st()
     nd = _nd(s)
-
-    @st.composite
-    def draw_input(draw):
-        pick = lambda lo, hi: draw(st.integers(lo, hi))
-        coin = lambda p: draw(st.floats(0, 1, exclude_max=True)) < p
-        return _plain(*draw(st.sampled_from(UNPADDED_FAMILIES))(nd, pick, coin), nd)
-
     top = 10**nd - 1
     edges = st.sampled_from([(0, 0), (top, top), (top, 1), (1, 1), (0, top), (10 ** (nd - 1), top), (9, 9)])
-    return st.one_of(edges.map(lambda ab: _plain(*ab, nd)), draw_input())
+    return st.one_of(edges.map(lambda ab: _plain(*ab, nd)), _family_strategy(st, UNPADDED_FAMILIES, _plain, nd))
 
 
 register(
