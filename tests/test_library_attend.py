@@ -3,8 +3,11 @@ find_last, at_position, shift, ring_shift. Each is exact in float64 and float32,
 the fast and reference engines, on its stated domain (inputs up to the block size)."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from taotp.errors import TaotpError
 
 from stdlib_support import check_outputs, compiled, layer_norm_scales, stream
 
@@ -45,6 +48,25 @@ def find_last_ref(s: str) -> str:
 def test_find_last_with_its_fallback_and_shift(texts):
     prog = compiled(FIND_LAST)
     check_outputs(prog, texts, [find_last_ref(t) for t in texts], MARGIN_4)
+
+
+FIND_LAST_ON_A_RING = FIND_LAST.replace('attend.find_last(tok, ["x"], prev)',
+                                         'attend.find_last(codes.ring_token_code(), ["x"], prev)')
+
+
+@FAST
+@given(batches())
+def test_find_last_on_a_ring_code(texts):
+    """The same answers when the token is read off its ring point (gap 1 - cos(2 pi / 4)),
+    on inputs holding an 'x' (without one, the ring's nearest token is found instead)."""
+    texts = [t if "x" in t else "x" + t for t in texts]
+    prog = compiled(FIND_LAST_ON_A_RING)
+    check_outputs(prog, texts, [find_last_ref(t) for t in texts], MARGIN_4)
+
+
+def test_find_last_on_a_ring_code_finds_one_token():
+    with pytest.raises(TaotpError, match="find_last on a ring code finds one token, got 2"):
+        compiled(FIND_LAST_ON_A_RING.replace('["x"]', '["x", "a"]'))
 
 
 SELECT = HEAD + """param first = False
