@@ -23,6 +23,13 @@ DTYPES = (np.float64, np.float32)
 
 
 @functools.lru_cache(maxsize=None)
+def shipped(name: str, **sets):
+    """A shipped program at `sets` (each value as `--set` would give it), compiled once per
+    test process: the tracr-program and precision tests share it."""
+    return taotp.load_program(name, {k: str(v) for k, v in sets.items()}, progress=False)
+
+
+@functools.lru_cache(maxsize=None)
 def compiled(source: str, **settings):
     return taotp.compile_source(source, "lib_test.taotp", {k: str(v) for k, v in settings.items()})
 

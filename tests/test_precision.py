@@ -4,7 +4,6 @@ compiled files keep it. Every shipped program's claim is checked here."""
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 import pytest
@@ -17,12 +16,12 @@ from taotp.compiler import save_weights
 from taotp.errors import TaotpError, UsageError
 from taotp.resources import programs_dir
 
+from stdlib_support import shipped
+
 HEAD = "vocab ints(4)\nmodel block=4, d_model=3\n"
 
 
-@functools.lru_cache(maxsize=None)
-def program(name, **sets):
-    return taotp.load_program(name, {k: str(v) for k, v in sets.items()}, progress=False)
+program = shipped                 # a shipped program at settings, compiled once (stdlib_support)
 
 
 def compile_text(text):

@@ -9,7 +9,6 @@ docs/tracr.md with their times.)"""
 
 from __future__ import annotations
 
-import functools
 from fractions import Fraction
 from math import sqrt
 
@@ -18,20 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import taotp
 from taotp.check import check
 from taotp.errors import TaotpError
 from taotp.strategies import expected, inputs
 
-from stdlib_support import check_outputs, compiled
+from stdlib_support import check_outputs, compiled, shipped
 
 DTYPES = (np.float64, np.float32)
 FEW = settings(max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
-@functools.lru_cache(maxsize=None)
-def program(name, **overrides):
-    return taotp.load_program(name, {k: str(v) for k, v in overrides.items()}, progress=False)
+program = shipped                 # a shipped program at settings, compiled once (stdlib_support)
 
 
 # The smallest logit margin each program guarantees. The printed token's logit beats the

@@ -9,7 +9,6 @@ against its own spec in the language (exhaustively on short inputs), and its siz
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 
 import numpy as np
@@ -23,15 +22,13 @@ from taotp import strategies
 from taotp.check import check
 from taotp.cli import main
 
-from stdlib_support import check_outputs
+from stdlib_support import check_outputs, shipped
 
 FEW = settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 LETTERS = "abcd"
 
 
-@functools.lru_cache(maxsize=None)
-def program(name, **overrides):
-    return taotp.load_program(name, {k: str(v) for k, v in overrides.items()}, progress=False)
+program = shipped                 # a shipped program at settings, compiled once (stdlib_support)
 
 
 def by_frequency(xs, letters=LETTERS):

@@ -6,25 +6,21 @@ tracr's (benchmarks/tracr_sizes.py measured those)."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import taotp
 from taotp import specs, strategies
 from taotp.check import check
 
-from stdlib_support import check_outputs
+from stdlib_support import check_outputs, shipped
 
 LETTERS = "abcd"
 
 
-@functools.lru_cache(maxsize=None)
-def program(name, **sets):
-    return taotp.load_program(name, {k: str(v) for k, v in sets.items()}, progress=False)
+program = shipped                 # a shipped program at settings, compiled once (stdlib_support)
 
 
 # -- independent references -------------------------------------------------------------------
