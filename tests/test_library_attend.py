@@ -59,7 +59,7 @@ FIND_LAST_ON_A_RING = FIND_LAST.replace('attend.find_last(tok, ["x"], prev)',
 def test_find_last_on_a_ring_code(texts):
     """The same answers when the token is read off its ring point (gap 1 - cos(2 pi / 4)),
     on inputs holding an 'x' (without one, the ring's nearest token is found instead)."""
-    texts = [t if "x" in t else "x" + t for t in texts]
+    texts = [t if "x" in t else ("x" + t)[:BLOCK] for t in texts]     # an 'x' within the block
     prog = compiled(FIND_LAST_ON_A_RING)
     check_outputs(prog, texts, [find_last_ref(t) for t in texts], MARGIN_4)
 
