@@ -53,6 +53,7 @@ from .attention import attention, fixed_attention, grouped_attention, layer0_fro
 from .layers import PreparedLayer, prepare_layer, with_fixed_heads
 from .ops import layer_norm, ln_params
 from .positional import fixed_heads
+from .prefix import PrefixTree, prefix_tree
 from .readout import Readout
 from .table import Layer0Table
 
@@ -141,18 +142,23 @@ class FastEngine:
         return q, kv[:, :, 0], kv[:, :, 1]
 
     def _forward(self, x: np.ndarray, pos0: int, caches, read_only: bool, stats,
-                 rows: np.ndarray | None, step: int, kid=None) -> np.ndarray:
+                 rows: np.ndarray | None, step: int, kid=None, fill_only: bool = False) -> np.ndarray | None:
         """Run new positions pos0..pos0+n of x (B, n, d) through every layer.
 
         read_only: the last layer works only at the last new position (its logits are
         the only ones read); returns the final residual rows (B, n', d). kid: layer 0's
-        table ids of every position so far (B, pos0 + n), when it runs from its tables."""
+        table ids of every position so far (B, pos0 + n), when it runs from its tables.
+        fill_only: only fill the caches (the last layer's, a readout's, with its LN'd rows);
+        returns None."""
         last = len(self.layers) - 1
         n = x.shape[1]
         end = pos0 + n
         one_token = end == 1  # the reference's matrices have a single row
         for i, L in enumerate(self.layers):
             only_last = read_only and i == last
+            if fill_only and i == last:
+                caches[i][:, pos0:end] = layer_norm(x, *L.ln1)
+                return None
             if i == 0 and kid is not None:
                 qid = kid[:, end - 1:end] if only_last else kid[:, pos0:end]
                 att = layer0_from_table(L, self._table, qid, kid[:, :end], self.exact, stats, rows, step)
@@ -283,9 +289,14 @@ class FastEngine:
         if ids is not None:             # layer 0 from its tables: remember every position's row id
             kid = np.empty((B, n + steps - 1), dtype=np.int64)
             kid[:, :n] = ids
-        caches = self._new_caches(B, n + steps - 1, kid is not None, readout=True)
+        tree = prefix_tree(toks, self.tok_emb.shape[0]) if self.readout is not None else None
+        if tree is None:
+            caches = self._new_caches(B, n + steps - 1, kid is not None, readout=True)
+            pos0 = 0
+        else:                           # shared beginnings once (prefix.py), then the last position
+            caches = self._prefill_tree(tree, toks, kid, n + steps - 1)
+            x, pos0 = x[:, n - 1:], n - 1
         alive = np.arange(B)            # prompts still decoding (indices into this group)
-        pos0 = 0
         for step in range(steps):
             xl = self._forward(x, pos0, caches, True, stats, rows[alive], step, kid)
             logits = self._logits(xl[:, -1])
@@ -310,6 +321,16 @@ class FastEngine:
                 if kid is not None:
                     kid[:, pos0] = ids[:, 0]
         return gen, length
+
+    def _prefill_tree(self, tree: PrefixTree, toks: np.ndarray, kid, T: int) -> list:
+        """Caches (B rows) of positions 0..n-2, each distinct beginning computed once."""
+        caches = None
+        for p, (first, parent) in enumerate(tree.levels):
+            caches = self._new_caches(first.size, T, kid is not None, readout=True) if parent is None \
+                else self._keep_rows(caches, parent)
+            x, _ = self._embed(toks[first, p:p + 1], p)
+            self._forward(x, p, caches, True, None, None, 0, None if kid is None else kid[first], fill_only=True)
+        return self._keep_rows(caches, tree.last)
 
     def forward_logits(self, tokens_batch) -> np.ndarray:
         """Logits (B, n, vocab) at every position of equal-length token sequences."""
