@@ -41,6 +41,34 @@ def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
     return c
 
 
+def layer_norm_einsum(x: np.ndarray, gamma, beta) -> np.ndarray:
+    """The same layer norm with the row's sum and sum of squares by einsum, and one
+    division per row: another summation order than the reference's (last bits only),
+    about twice as fast on short rows. For programs of two or more layers, whose
+    projections already sum in another order (fast.py); one-layer programs keep
+    `layer_norm`, the reference's bits. Each row is summed on its own, in the same
+    order whatever its neighbours."""
+    n = x.shape[-1]
+    mean = np.einsum("...j->...", x)
+    mean /= n
+    c = x - mean[..., None]
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is reported below
+        var = np.einsum("...j,...j->...", c, c)
+        var /= n
+        std = np.sqrt(var)
+    if not np.isfinite(std).all():
+        raise NumericError(
+            f"a layer norm overflowed: the residual stream's values are too large for "
+            f"{x.dtype} (their variance is not finite){' - try --dtype float64' if x.dtype != np.float64 else ''}")
+    std += EPS
+    if gamma is not None:
+        np.multiply(gamma, c, out=c)
+    c /= std[..., None]
+    if beta is not None:
+        np.add(beta, c, out=c)
+    return c
+
+
 def softmax_inplace(s: np.ndarray, axis: int) -> np.ndarray:
     """The book's softmax, exp(s - max) / (sum + 1e-10), overwriting s."""
     s -= s.max(axis=axis, keepdims=True)
