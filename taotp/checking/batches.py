@@ -43,10 +43,10 @@ class Codec:
         """Token arrays of the texts grouped by length, prefix included
         ({length: (indices, ids (k, length))}), and {index: why it was rejected}."""
         rejected: dict[int, str] = {}
-        if self.patterns:
-            for i, t in enumerate(texts):
-                if not all(p.fullmatch(t) for p in self.patterns):
-                    rejected[i] = self._why(t)
+        for p in self.patterns:
+            match = p.fullmatch
+            for i in [i for i, t in enumerate(texts) if match(t) is None]:
+                rejected.setdefault(i, self._why(texts[i]))
         rows: dict[int, list] = {}
         if self.single and texts:
             arr = np.array(texts, dtype=f"<U{max(1, max(map(len, texts)))}")
@@ -60,9 +60,12 @@ class Codec:
             for i in np.flatnonzero(lengths == 0):   # an empty input: allowed only with a prefix
                 if int(i) not in rejected and not self.program.rule.prefix:
                     rejected[int(i)] = self._why(texts[i])
-            for i in range(len(texts)):
-                if i not in rejected:
-                    rows.setdefault(int(lengths[i]), []).append(i)
+            ok = np.ones(len(texts), dtype=bool)
+            ok[list(rejected)] = False
+            kept = np.flatnonzero(ok)
+            found, first = np.unique(lengths[kept], return_index=True)
+            for n in found[np.argsort(first)].tolist():   # lengths as they first appear, each in input order
+                rows[n] = kept[lengths[kept] == n].tolist()
             groups = {n: (idx, ids[idx, :n]) for n, idx in rows.items()}
         else:
             found = {}
