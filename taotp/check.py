@@ -16,6 +16,7 @@ attention it saw at the read positions, and the input where each happened.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -129,7 +130,7 @@ def _chunks(texts, total: int, chunk: int):
     """(start index, list of texts) of about `chunk` inputs each."""
     start = 0
     while True:
-        batch = [t for _, t in zip(range(chunk), texts)]
+        batch = list(itertools.islice(texts, chunk))
         if not batch:
             return
         yield start, batch

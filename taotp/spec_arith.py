@@ -18,6 +18,8 @@ digits above b's are 9s half the time), then a few breaks, then fixes the leadin
 
 from __future__ import annotations
 
+import itertools
+
 from .specs import _digits, _st, register
 
 OPS = ("add", "sub")
@@ -95,7 +97,11 @@ def _parse(text: str, op: str) -> tuple[int, int]:
 def _register(name: str, op: str, description: str):
     def enum(s):
         n = _digits(s)
-        return (text_of(a, b, n, op) for a in range(10**n) for b in range(10**n))
+        if n > 6:                      # the second numbers' texts would not be worth keeping
+            return (text_of(a, b, n, op) for a in range(10**n) for b in range(10**n))
+        tails = [f"{b:0{n}d}=" for b in range(10**n)]   # text_of, the second number's part once
+        sign = "+" if op == "add" else "-"
+        return itertools.chain.from_iterable(map(f"{a:0{n}d}{sign}".__add__, tails) for a in range(10**n))
 
     register(
         name,
