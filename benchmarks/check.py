@@ -112,8 +112,9 @@ def first_fraction(fraction: float):
         check_module._inputs = original
 
 
-def bench(case, jobs_list, dask_list, ref_n, seed, fraction=1.0):
+def bench(case, jobs_list, dask_list, ref_n, seed, fraction=1.0, dtype="float64"):
     name, sets, kw = CASES[case]
+    kw = {**kw, "dtype": dtype}
     if not (ROOT / "programs" / f"{name}.taotp").exists():
         print(f"\n{case}: programs/{name}.taotp is not shipped yet (skipped)")
         return
@@ -170,6 +171,8 @@ def main():
     ap.add_argument("--ref-n", type=int, default=100, help="inputs the reference engine runs (default 100)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", default="float64", choices=["float64", "float32"],
+                    help="the dtype `check` runs in (the reference runs in float64)")
     ap.add_argument("--fraction", type=float, default=1.0,
                     help="exhaustive cases: check only the first FRACTION of the inputs and "
                          "extrapolate the whole run's time (printed as such)")
@@ -181,7 +184,7 @@ def main():
             if case == "lookup1000":
                 bench_lookup(a.seed)
             else:
-                bench(case, ints(a.jobs), ints(a.dask), a.ref_n, a.seed, a.fraction)
+                bench(case, ints(a.jobs), ints(a.dask), a.ref_n, a.seed, a.fraction, a.dtype)
 
 
 if __name__ == "__main__":
