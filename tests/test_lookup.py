@@ -124,6 +124,34 @@ def test_fit_returns_an_iterate_at_least_as_good_as_its_first(seed, n, l):
     assert len(losses) == 60 and np.all(np.isfinite(losses))
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(5, 40), st.integers(1, 4), st.sampled_from([0.1, 0.5, 1.0, 2.0, 1e3]))
+def test_early_stop_is_the_books_loop_cut_short(seed, n, l, stop):
+    """With stop_margin > 0 the fit returns the first iterate whose fitted logits give every
+    key's value a lead of at least stop_margin - bit for bit what the book's loop (stop_margin
+    0) returns when run for that many steps; without such an iterate, all `iters` steps."""
+    keys, values = random_table(np.random.default_rng(seed), n, l, 20)
+    run = {}
+    E, M, losses = fit(keys, values, 20, 8, iters=150, lr=1e-2, seed=seed, stop_margin=stop, report=run)
+    z = fitted_logits(E, M, keys)
+    rows = np.arange(len(keys))
+    lead = z[rows, values] - np.where(np.arange(20) == values[:, None], -np.inf, z).max(axis=1)
+    steps = run["steps"]
+    book = {}
+    E_b, M_b, losses_b = fit(keys, values, 20, 8, iters=steps, lr=1e-2, seed=seed, report=book)
+    assert book["steps"] == steps
+    if steps < 150:
+        assert lead.min() >= stop - 1e-9          # the fit's logits and fitted_logits: same sums, grouped otherwise
+        assert np.array_equal(E, E_b) and np.array_equal(M, M_b)
+        assert len(losses) == steps + 1 and np.array_equal(losses[:steps], losses_b)
+        if steps:                                  # what the book's loop returns a step earlier falls short
+            z = fitted_logits(*fit(keys, values, 20, 8, iters=steps - 1, lr=1e-2, seed=seed)[:2], keys)
+            lead = z[rows, values] - np.where(np.arange(20) == values[:, None], -np.inf, z).max(axis=1)
+            assert lead.min() < stop + 1e-9
+    else:
+        assert np.array_equal(E, E_b) and np.array_equal(M, M_b) and len(losses) == 150
+
+
 class Recorder:
     def __init__(self):
         self.updates, self.postfixes = 0, []
@@ -159,6 +187,8 @@ def test_fit_reports_progress_and_notes(tmp_path):
     (dict(values=[0, 99]), r"values must be token ids in \[0, 5\)"),
     (dict(keys=[1, 2]), "keys must be a non-empty"),
     (dict(vocab_size=30_000_000), "logits per step, more than the limit"),
+    (dict(stop_margin=-1), "stop_margin must be a number >= 0"),
+    (dict(stop_margin=float("nan")), "stop_margin must be a number >= 0"),
 ])
 def test_fit_rejects_bad_arguments(tmp_path, args, words):
     call = dict(keys=[[0, 1], [2, 3]], values=[1, 2], vocab_size=5, tok_dims=4, iters=3, lr=1e-3, seed=0)
