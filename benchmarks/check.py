@@ -4,6 +4,7 @@
     python benchmarks/check.py --case add --jobs 1,2 --dask 1,2
     python benchmarks/check.py --case long_add          # 4-digit long_add, every sum, --jobs 2 (when shipped)
     python benchmarks/check.py --case lookup1000        # compiling LOOKUP TABLE on 1,000 random entries
+    python benchmarks/check.py --case lookup1000 --stop-margin 0   # ... with all 1,000 fitting steps
     python benchmarks/check.py --case long_add --jobs 2 --fraction 0.01   # the first 1% of 10^8 sums,
                                                         # and the whole run extrapolated from it
 
@@ -146,7 +147,7 @@ def bench(case, jobs_list, dask_list, ref_n, seed, fraction=1.0, dtype="float64"
     print(f"  load average after: {load()}")
 
 
-def bench_lookup(seed):
+def bench_lookup(seed, stop_margin=None):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from lookup_precision import random_table, table_text
 
@@ -155,12 +156,14 @@ def bench_lookup(seed):
         path = Path(tmp) / "t.tsv"
         path.write_text(table_text(keys, values))
         c, t = cpu_seconds(), time.perf_counter()
-        prog = taotp.load_program("lookup", {"table": str(path)}, progress=False)
+        sets = {"table": str(path)} if stop_margin is None else {"table": str(path), "stop_margin": stop_margin}
+        prog = taotp.load_program("lookup", sets, progress=False)
         wall = time.perf_counter() - t
     fit = prog.notes["lookup_fit"]
     print(f"\nlookup1000: compiling LOOKUP TABLE on 1,000 random entries (keys of 5 over 100 words, "
-          f"{fit['tok_dims']} dims, {fit['iters']} steps): {wall:.2f} s wall, {cpu_seconds() - c:.2f} s cpu, "
-          f"fit accuracy {fit['fit_accuracy']:.3f}   load average {load()}")
+          f"{fit['tok_dims']} dims, {fit['steps']} of at most {fit['iters']} steps, stop margin {fit['stop_margin']:g}): "
+          f"{wall:.2f} s wall, {cpu_seconds() - c:.2f} s cpu, fit accuracy {fit['fit_accuracy']:.3f}, "
+          f"fit margin {fit['fit_margin']:.4g}   load average {load()}")
 
 
 def main():
@@ -176,13 +179,15 @@ def main():
     ap.add_argument("--fraction", type=float, default=1.0,
                     help="exhaustive cases: check only the first FRACTION of the inputs and "
                          "extrapolate the whole run's time (printed as such)")
+    ap.add_argument("--stop-margin", help="lookup1000: the fit's stop_margin (default: the program's; "
+                                           "0: all 1,000 steps, the book's loop)")
     a = ap.parse_args()
     ints = lambda text: [int(x) for x in text.split(",") if x]
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cpus")
     for _ in range(a.repeat):
         for case in a.case or DEFAULT:
             if case == "lookup1000":
-                bench_lookup(a.seed)
+                bench_lookup(a.seed, a.stop_margin)
             else:
                 bench(case, ints(a.jobs), ints(a.dask), a.ref_n, a.seed, a.fraction, a.dtype)
 

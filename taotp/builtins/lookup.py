@@ -56,22 +56,18 @@ class _KeyRows:
         n, l = keys.shape
         self.keys, self.V = keys, vocab_size
         self.by_token = vocab_size < n
-        slot = (keys + vocab_size * np.arange(l)).ravel() if self.by_token else keys.ravel()
-        self.slot = slot
-        self.order = np.argsort(slot, kind="stable")
-        self.slots, self.starts = np.unique(slot[self.order], return_index=True)
+        self.slot = keys.ravel()
+        self.order = np.argsort(self.slot, kind="stable")
+        self.slots, self.starts = np.unique(self.slot[self.order], return_index=True)
         self._g_index = None   # per position p, (n*d,) flat index into G[p] (V, d) of every (entry, dim)
-        self.cols = [np.ascontiguousarray(keys[:, p] + vocab_size * p) for p in range(l)]
+        self.cols = np.ascontiguousarray((keys + vocab_size * np.arange(l)).T)   # (l, n): rows of E @ M
 
     def hashes(self, E: np.ndarray, M: np.ndarray) -> np.ndarray:
         """key_hashes(E, M, keys), (n, d)."""
         if not self.by_token:
             return key_hashes(E, M, self.keys)
         EM = np.matmul(E, M).reshape(-1, E.shape[1])                 # (l*V, d): row p*V + t = E[t] @ M[p]
-        h = EM[self.cols[0]]
-        for col in self.cols[1:]:
-            h += EM[col]
-        return h
+        return EM.take(self.cols, axis=0).sum(axis=0)                # one gather (l, n, d), summed over p
 
     def backward(self, dE: np.ndarray, E: np.ndarray, M: np.ndarray, dh: np.ndarray) -> np.ndarray:
         """Adds the keys' embeddings' share of the gradient into dE; returns dM (l, d, d)."""
@@ -100,46 +96,64 @@ def fitted_logits(E: np.ndarray, M: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 def loss_and_grad(E: np.ndarray, M: np.ndarray, keys: np.ndarray, values: np.ndarray):
     """Summed cross-entropy of `fitted_logits` and its gradients (dE, dM) (fig. 3.4)."""
-    loss, grads, _ = _loss_grad_correct(E, M, keys, values)
+    loss, grads, _, _ = _loss_grad_correct(E, M, keys, values)
     return loss, grads
 
 
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", a, b)
+
+
+NO_SHIFT = 300.0   # |logit| bound below which exp needs no max-subtraction (e^300 ~ 1e130)
+
+
 def _loss_grad_correct(E, M, keys, values, key_rows: _KeyRows | None = None):
-    """loss_and_grad, plus how many keys the current E, M already answer right.
+    """loss_and_grad, plus how many keys the current E, M already answer right and
+    the smallest margin (logit of the key's value minus the largest other logit).
 
     The layer norm runs over D = d + 3 dims, three of them zero (the cleaned
     position slot): mean m = sum(h)/D, centred h0 = h - m on the d live dims
-    (the padding dims become -m), var = (|h0|^2 + 3 m^2) / D. The sums over key
-    positions: see _KeyRows."""
+    (the padding dims become -m), var = (|h0|^2 + 3 m^2) / D, u = h0 / std.
+    Softmax without max-subtraction when it cannot overflow: |u| < sqrt(D) (a
+    layer-normed row of D dims has norm sqrt(D) at most), so |z_v| <= sqrt(D) |E_v|;
+    the rows of E the fit uses have norm sqrt(d), 34 at d = 32. The softmax's
+    normalisation 1/sum(exp z) is applied to the (n, d) products, not to (n, V).
+    The sums over key positions: see _KeyRows."""
     n, d = len(keys), E.shape[1]
     D = d + PAD
     key_rows = key_rows or _KeyRows(keys, E.shape[0])
     h = key_rows.hashes(E, M)                             # (n, d)
-    m = h.sum(axis=1, keepdims=True) / D                  # (n, 1)
-    h0 = h - m                                            # (n, d)
-    sd = np.sqrt(((h0 ** 2).sum(axis=1, keepdims=True) + PAD * m ** 2) / D)  # (n, 1)
+    m = h.sum(axis=1) / D                                 # (n,)
+    h0 = h - m[:, None]                                   # (n, d)
+    sd = np.sqrt((_row_dots(h0, h0) + PAD * m * m) / D)   # (n,)
     std = sd + EPS
-    u = h0 / std                                          # (n, d) = LN(h)[:d]
+    u = h0 / std[:, None]                                 # (n, d) = LN(h)[:d]
     rows = np.arange(n)
-    dz = u @ E.T                                          # (n, V) logits z; becomes dL/dz in place
-    correct = int(np.count_nonzero(dz.argmax(axis=1) == values))
-    dz -= dz.max(axis=1, keepdims=True)                   # z - max z
-    z_true = dz[rows, values]
-    np.exp(dz, out=dz)
-    total = dz.sum(axis=1, keepdims=True)
-    loss = float((np.log(total[:, 0]) - z_true).sum())    # logsumexp(z) - z[value]
-    dz /= total                                           # softmax - onehot
-    dz[rows, values] -= 1.0
-    du = dz @ E                                           # (n, d)
-    dstd = -(du * h0).sum(axis=1, keepdims=True) / std ** 2
+    P = u @ E.T                                           # (n, V) logits z; becomes exp(z), then dL/dz * sum
+    z_true = P[rows, values].copy()
+    P[rows, values] = -np.inf
+    margins = z_true - P.max(axis=1)                      # > 0: the key is answered right
+    P[rows, values] = z_true
+    correct = int(np.count_nonzero(margins > 0))
+    if np.sqrt(D) * np.sqrt(_row_dots(E, E).max()) > NO_SHIFT:
+        shift = P.max(axis=1)
+        P -= shift[:, None]
+        z_true = z_true - shift
+    np.exp(P, out=P)
+    total = P.sum(axis=1)
+    loss = float(np.log(total).sum() - z_true.sum())     # sum of logsumexp(z) - z[value]
+    P[rows, values] -= total                              # total * (softmax - onehot)
+    k = 1.0 / (total * std)
+    PE = P @ E                                            # (n, d); du = PE / total
+    dE = P.T @ (h0 * k[:, None])                          # E as the unembedding: dz^T u
+    dstd = -_row_dots(PE, h0) * k / std                   # through u = h0 / std
     dvar = dstd / (2 * np.maximum(sd, EPS))
-    dh0 = du / std + dvar * 2 * h0 / D                    # through u and |h0|^2
-    dm = dvar * 2 * PAD * m / D - dh0.sum(axis=1, keepdims=True)  # through 3 m^2 and h0 = h - m
-    dh = dh0 + dm / D                                     # m = sum(h) / D
+    dh0 = PE * k[:, None] + (2 * dvar / D)[:, None] * h0  # through u and |h0|^2
+    dm = dvar * 2 * PAD * m / D - dh0.sum(axis=1)         # through 3 m^2 and h0 = h - m
+    dh = dh0 + (dm / D)[:, None]                          # m = sum(h) / D
 
-    dE = dz.T @ u                                         # E as the unembedding
     dM = key_rows.backward(dE, E, M, dh)                  # E as the keys' embeddings; M
-    return loss, (dE, dM), correct
+    return loss, (dE, dM), correct, float(margins.min())
 
 
 def _check_table(keys, values, vocab_size):
@@ -159,13 +173,20 @@ def _check_table(keys, values, vocab_size):
 
 
 def fit(keys, values, vocab_size: int, tok_dims: int, iters: int, lr: float, seed: int,
-        init_std: float = 0.1, progress=None):
+        init_std: float = 0.1, progress=None, stop_margin: float = 0.0, report: dict | None = None):
     """Fig. 3.5/3.6: E, M ~ N(0, init_std^2); `iters` steps of E <- LN(E), gradient step.
 
     Plain gradient steps can oscillate late in the run (a key answered right, then
     wrong again): when the final E, M answer fewer keys than an earlier iterate, the
     earlier one that answered the most (the latest among equals) is returned instead.
-    Returns (E layer-normalised, M, losses per step)."""
+
+    stop_margin > 0 makes `iters` a cap: the loop stops at the first iterate LN(E), M
+    whose logits give every key's value a lead of at least stop_margin over every other
+    token, and returns that iterate - exactly what the book's loop run for that many
+    steps returns (it ends with E <- LN(E), and that iterate answers every key).
+    stop_margin = 0: all `iters` steps (the book's loop).
+    Returns (E layer-normalised, M, the loss at each iterate evaluated: one per step, and
+    after a stop the returned iterate's last); `report`, if given, gets "steps" (run)."""
     rng = np.random.default_rng(seed)
     E = rng.normal(0.0, init_std, (vocab_size, tok_dims))
     M = rng.normal(0.0, init_std, (keys.shape[1], tok_dims, tok_dims))
@@ -174,38 +195,55 @@ def fit(keys, values, vocab_size: int, tok_dims: int, iters: int, lr: float, see
     key_rows = _KeyRows(keys, vocab_size)
     for i in range(iters):
         E = layer_norm_rows(E)
-        loss, (dE, dM), correct = _loss_grad_correct(E, M, keys, values, key_rows)
+        loss, (dE, dM), correct, margin = _loss_grad_correct(E, M, keys, values, key_rows)
         if not np.isfinite(loss):
             raise CompileError(f"lookup_fit diverged at step {i} (loss {loss}); try a smaller lr")
+        losses[i] = loss
+        if stop_margin > 0 and margin >= stop_margin:
+            if progress is not None:
+                progress.update(iters - i)
+                progress.set_postfix(f"loss={loss:.4g} right={correct}/{len(keys)} "
+                                     f"margin={margin:.3g}: stopped after {i} steps")
+            if report is not None:
+                report["steps"] = i
+            return E, M, losses[: i + 1]
         if correct >= best_correct:
             best, best_correct = (E.copy(), M.copy()), correct
         E -= lr * dE
         M -= lr * dM
-        losses[i] = loss
         if progress is not None:
             progress.update()
             if i % 20 == 0 or i == iters - 1:
-                progress.set_postfix(f"loss={loss:.4g} right={correct}/{len(keys)}")
+                progress.set_postfix(f"loss={loss:.4g} right={correct}/{len(keys)} margin={margin:.3g}")
     E = layer_norm_rows(E)
     if best is not None:
         final_correct = int(np.count_nonzero(fitted_logits(E, M, keys).argmax(axis=1) == values))
         if final_correct < best_correct:
             E, M = best
+    if report is not None:
+        report["steps"] = iters
     return E, M, losses
 
 
 @builtin("lookup_fit", context=True)
-def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, seed=0) -> Record:
+def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, seed=0,
+               stop_margin=0.0) -> Record:
     """Fit LOOKUP TABLE's token embeddings and hash matrices (§3.6).
 
+    iters steps, or (stop_margin > 0) fewer: the fit stops at the first iterate whose
+    fitted logits give every key's value a lead of at least stop_margin (see `fit`).
     Returns a record: E (vocab_size, tok_dims) layer-normalised token embeddings,
     M (key_len, tok_dims, tok_dims) hash matrices (key position p is hashed by M[p]),
     loss (final summed cross-entropy), fit_accuracy (fraction of keys whose fitted
-    logits already pick their value)."""
+    logits already pick their value), fit_margin (the smallest lead of a key's value
+    over the other tokens in the fitted logits; negative when a key is answered
+    wrong), steps (the gradient steps run)."""
     vocab_size = _int(vocab_size, "lookup_fit: vocab_size")
     tok_dims = _int(tok_dims, "lookup_fit: tok_dims")
     iters = _int(iters, "lookup_fit: iters")
-    lr = float(lr)
+    lr, stop_margin = float(lr), float(stop_margin)
+    if not (np.isfinite(stop_margin) and stop_margin >= 0):
+        raise CompileError(f"lookup_fit: stop_margin must be a number >= 0 (0: run every step), got {stop_margin}")
     if tok_dims < 2:
         raise CompileError(f"lookup_fit: tok_dims must be at least 2 (a layer-normed row needs 2), got {tok_dims}")
     if not (np.isfinite(lr) and lr > 0):
@@ -224,17 +262,25 @@ def lookup_fit(ctx, keys, values, vocab_size, tok_dims, iters=1000, lr=1e-2, see
     # a step also costs some 30 numpy calls whatever its size: about STEP_OVERHEAD element-operations
     ctx.budget.work((work + STEP_OVERHEAD) * iters, f"lookup_fit: {iters:,} steps of about {work:,} multiplications")
     with ctx.progress(iters, desc=f"lookup fit ({len(keys)} entries, {tok_dims} dims)") as bar, one_blas_thread():
-        E, M, losses = fit(keys, values, vocab_size, tok_dims, iters, lr, _int(seed, "seed"), progress=bar)
-    acc = float(np.mean(fitted_logits(E, M, keys).argmax(axis=1) == values))
+        E, M, losses = fit(keys, values, vocab_size, tok_dims, iters, lr, _int(seed, "seed"), progress=bar,
+                           stop_margin=stop_margin, report=(run := {}))
+    z = fitted_logits(E, M, keys)
+    acc = float(np.mean(z.argmax(axis=1) == values))
+    rows = np.arange(len(keys))
+    z_true = z[rows, values].copy()
+    z[rows, values] = -np.inf
+    margin = float((z_true - z.max(axis=1)).min()) if z.shape[1] > 1 else float("inf")
     loss = float(losses[-1]) if iters else float("nan")
+    steps = run["steps"]
     ctx.notes["lookup_fit"] = {"entries": int(len(keys)), "tok_dims": tok_dims, "iters": iters,
+                               "steps": steps, "stop_margin": stop_margin, "fit_margin": margin,
                                "final_loss": loss, "fit_accuracy": acc}
     if acc < 1.0 and ctx.progress_enabled and not os.environ.get("TAOTP_QUIET"):
         right = int(round(acc * len(keys)))
         print(f"warning: lookup_fit: the fitted weights answer {right} of {len(keys)} keys right "
               f"(try a larger tok_dims, more iters or another lr; a table can also be beyond the "
               f"construction, see docs/lookup.md)", file=sys.stderr)
-    return Record("lookup_fit", E=E, M=M, loss=loss, fit_accuracy=acc)
+    return Record("lookup_fit", E=E, M=M, loss=loss, fit_accuracy=acc, fit_margin=margin, steps=steps)
 
 
 @builtin("key_hashes")
