@@ -28,17 +28,7 @@ def layer_norm(x: np.ndarray, gamma, beta) -> np.ndarray:
         var = np.add.reduce(sq, axis=-1, keepdims=True)
         np.true_divide(var, n, out=var, casting="unsafe")
         std = var ** 0.5
-    if not np.isfinite(std).all():
-        raise NumericError(
-            f"a layer norm overflowed: the residual stream's values are too large for "
-            f"{x.dtype} (their variance is not finite){' - try --dtype float64' if x.dtype != np.float64 else ''}")
-    std += EPS
-    if gamma is not None:
-        np.multiply(gamma, c, out=c)
-    c /= std
-    if beta is not None:
-        np.add(beta, c, out=c)
-    return c
+    return _scale(c, std, gamma, beta)
 
 
 def layer_norm_einsum(x: np.ndarray, gamma, beta) -> np.ndarray:
@@ -56,14 +46,20 @@ def layer_norm_einsum(x: np.ndarray, gamma, beta) -> np.ndarray:
         var = np.einsum("...j,...j->...", c, c)
         var /= n
         std = np.sqrt(var)
+    return _scale(c, std[..., None], gamma, beta)
+
+
+def _scale(c: np.ndarray, std: np.ndarray, gamma, beta) -> np.ndarray:
+    """beta + gamma * c / (std + EPS), in place in the centred rows c; refuses a std that
+    overflowed."""
     if not np.isfinite(std).all():
         raise NumericError(
             f"a layer norm overflowed: the residual stream's values are too large for "
-            f"{x.dtype} (their variance is not finite){' - try --dtype float64' if x.dtype != np.float64 else ''}")
+            f"{c.dtype} (their variance is not finite){' - try --dtype float64' if c.dtype != np.float64 else ''}")
     std += EPS
     if gamma is not None:
         np.multiply(gamma, c, out=c)
-    c /= std[..., None]
+    c /= std
     if beta is not None:
         np.add(beta, c, out=c)
     return c
