@@ -78,8 +78,16 @@ def pair_strategy(n: int, op: str):
     return st.one_of(st.tuples(st.integers(0, top), st.integers(0, top)), chains)
 
 
+def _head(a: int, n: int, op: str) -> str:
+    return f"{a:0{n}d}{'+' if op == 'add' else '-'}"
+
+
+def _tail(b: int, n: int) -> str:
+    return f"{b:0{n}d}="
+
+
 def text_of(a: int, b: int, n: int, op: str) -> str:
-    return f"{a:0{n}d}{'+' if op == 'add' else '-'}{b:0{n}d}="
+    return _head(a, n, op) + _tail(b, n)
 
 
 def result_of(a: int, b: int, n: int, op: str) -> str:
@@ -99,9 +107,8 @@ def _register(name: str, op: str, description: str):
         n = _digits(s)
         if n > 6:                      # the second numbers' texts would not be worth keeping
             return (text_of(a, b, n, op) for a in range(10**n) for b in range(10**n))
-        tails = [f"{b:0{n}d}=" for b in range(10**n)]   # text_of, the second number's part once
-        sign = "+" if op == "add" else "-"
-        return itertools.chain.from_iterable(map(f"{a:0{n}d}{sign}".__add__, tails) for a in range(10**n))
+        tails = [_tail(b, n) for b in range(10**n)]      # text_of, the second number's part made once
+        return itertools.chain.from_iterable(map(_head(a, n, op).__add__, tails) for a in range(10**n))
 
     register(
         name,
